@@ -1,1 +1,25 @@
-export {};
+/** @kiln/core: the shared library every Kiln action and the `kiln` CLI is built on. */
+export * from './errors.js';
+export * from './version.js';
+export * from './inputs/spec.js';
+export * from './inputs/parse.js';
+export * from './inputs/flags.js';
+export * from './inputs/help.js';
+export * from './platform/types.js';
+export * from './platform/redact.js';
+export * from './platform/summary.js';
+export * from './platform/logger.js';
+export { kilnEnvName, type PlatformOptions } from './platform/base.js';
+export { GitHubPlatform } from './platform/github.js';
+export { GitLabPlatform, dotenvKey, dotenvValue, parseDotenv } from './platform/gitlab.js';
+export { TerminalPlatform } from './platform/terminal.js';
+export { createPlatform, detectPlatformKind } from './platform/detect.js';
+export * from './action/run.js';
+export * from './exec/exec.js';
+export * from './http/http.js';
+export * from './http/proxy.js';
+export * from './image/reference.js';
+export * from './util/duration.js';
+export * from './util/sleep.js';
+export * from './smoke/status.js';
+export * from './smoke/wait.js';

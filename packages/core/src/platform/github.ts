@@ -1,0 +1,106 @@
+import * as core from '@actions/core';
+import { appendFileSync } from 'node:fs';
+import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
+import { rawWrite } from './redact.js';
+import { SUMMARY_LIMIT, type Summary } from './summary.js';
+import type { AnnotationProps, CiContext, Logger } from './types.js';
+
+/** Escape data in a workflow command (the runner's own rules). */
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+class GitHubLogger implements Logger {
+  constructor(readonly debugEnabled: boolean) {}
+  debug(m: string): void {
+    core.debug(m);
+  }
+  info(m: string): void {
+    core.info(m);
+  }
+  notice(m: string, p?: AnnotationProps): void {
+    core.notice(m, p);
+  }
+  warning(m: string, p?: AnnotationProps): void {
+    core.warning(m, p);
+  }
+  error(m: string, p?: AnnotationProps): void {
+    core.error(m, p);
+  }
+  startGroup(t: string): void {
+    core.startGroup(t);
+  }
+  endGroup(): void {
+    core.endGroup();
+  }
+  group<T>(t: string, fn: () => Promise<T>): Promise<T> {
+    return core.group(t, fn);
+  }
+}
+
+/**
+ * GitHub Actions: inputs from `INPUT_<NAME>` (dashes kept, as the runner sets them), outputs and state through
+ * the runner's file commands (heredoc with a random delimiter, by @actions/core), `::add-mask::` for secrets,
+ * annotations and groups as workflow commands, and the job summary in GITHUB_STEP_SUMMARY.
+ */
+export class GitHubPlatform extends BasePlatform {
+  readonly kind = 'github' as const;
+  readonly log: Logger;
+
+  constructor(opts: PlatformOptions) {
+    super({ ...opts, cwd: opts.cwd ?? opts.env?.GITHUB_WORKSPACE ?? process.env.GITHUB_WORKSPACE });
+    this.log = new GitHubLogger(core.isDebug() || isTruthy(this.env.KILN_DEBUG));
+  }
+
+  override getInput(name: string): string | undefined {
+    return this.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`];
+  }
+
+  override setSecret(value: string | undefined): void {
+    // Every form the redactor learns is masked by the runner too. Written raw: our own stdout filter would
+    // otherwise mask the very value the runner needs to learn.
+    for (const form of this.redactor.add(value)) rawWrite.stdout(`::add-mask::${escapeData(form)}\n`);
+  }
+
+  setOutput(name: string, value: string): void {
+    core.setOutput(name, this.redactor.redact(value));
+  }
+
+  override saveState(name: string, value: string): void {
+    super.saveState(name, value);
+    core.saveState(name, value);
+  }
+
+  override getState(name: string): string | undefined {
+    return super.getState(name) ?? (core.getState(name) || undefined);
+  }
+
+  writeSummary(summary: Summary): void {
+    const file = this.env.GITHUB_STEP_SUMMARY;
+    if (!file) {
+      this.log.info(summary.toText());
+      return;
+    }
+    let md = this.redactor.redact(summary.toMarkdown());
+    if (Buffer.byteLength(md) > SUMMARY_LIMIT - 1024) {
+      md = md.slice(0, SUMMARY_LIMIT - 4096) + '\n\n_(summary truncated: GitHub allows 1 MiB per step)_\n';
+    }
+    appendFileSync(file, md + '\n', 'utf8');
+  }
+
+  ci(): CiContext {
+    const e = this.env;
+    const server = e.GITHUB_SERVER_URL ?? 'https://github.com';
+    const runUrl = e.GITHUB_REPOSITORY && e.GITHUB_RUN_ID ? `${server}/${e.GITHUB_REPOSITORY}/actions/runs/${e.GITHUB_RUN_ID}` : undefined;
+    return {
+      system: 'github',
+      sha: e.GITHUB_SHA,
+      ref: e.GITHUB_REF_NAME ?? e.GITHUB_REF,
+      repository: e.GITHUB_REPOSITORY,
+      runUrl,
+      jobUrl: runUrl,
+      actor: e.GITHUB_ACTOR,
+      runId: e.GITHUB_RUN_ID,
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
+import { LineLogger } from './logger.js';
+import type { Summary } from './summary.js';
+import type { CiContext, Logger } from './types.js';
+
+/**
+ * A terminal (or any other CI): inputs from `--flags` then `KILN_<NAME>` variables; logs on stderr; outputs
+ * printed at the end (`--json`: one JSON object on stdout, nothing else there); the summary as text on stdout
+ * and in `kiln-summary.md` when `KILN_SUMMARY_FILE` names a file.
+ */
+export class TerminalPlatform extends BasePlatform {
+  readonly kind = 'terminal' as const;
+  readonly log: Logger;
+  private readonly outputs = new Map<string, string>();
+  private readonly json: boolean;
+
+  constructor(opts: PlatformOptions) {
+    super(opts);
+    this.json = opts.json ?? false;
+    const color =
+      !isTruthy(this.env.NO_COLOR) && (isTruthy(this.env.FORCE_COLOR) || (process.stderr.isTTY ?? false));
+    this.log = new LineLogger({
+      write: (line) => process.stderr.write(line + '\n'),
+      color,
+      debug: isTruthy(this.env.KILN_DEBUG),
+      startGroup: (title, c) => (c ? `\x1b[1m==> ${title}\x1b[0m` : `==> ${title}`),
+      endGroup: () => undefined,
+    });
+  }
+
+  setOutput(name: string, value: string): void {
+    this.outputs.set(name, this.redactor.redact(value));
+  }
+
+  /** The outputs set so far (JSON mode prints them at the end). */
+  getOutputs(): Record<string, string> {
+    return Object.fromEntries(this.outputs);
+  }
+
+  writeSummary(summary: Summary): void {
+    if (this.env.KILN_SUMMARY_FILE)
+      appendFileSync(resolve(this.workspace, this.env.KILN_SUMMARY_FILE), this.redactor.redact(summary.toMarkdown()) + '\n');
+    if (!this.json) process.stdout.write('\n' + summary.toText() + '\n');
+    else process.stderr.write('\n' + summary.toText() + '\n');
+  }
+
+  override finish(): void {
+    if (this.json) {
+      process.stdout.write(JSON.stringify(this.getOutputs(), null, 2) + '\n');
+    } else if (this.outputs.size > 0) {
+      const width = Math.max(...[...this.outputs.keys()].map((k) => k.length));
+      const lines = [...this.outputs].map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+      process.stdout.write(`\nOutputs:\n${lines.join('\n')}\n`);
+    }
+  }
+
+  ci(): CiContext {
+    return { system: 'terminal', sha: this.env.KILN_COMMIT_SHA, ref: this.env.KILN_REF };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `npm run bundle [-- --out DIR] [-- name ...]`: build every dist/<action>/ and dist/cli/ with ncc.
+ * Each bundle is self-contained: index.js (ESM, minified), package.json {"type":"module"} beside it, and
+ * licenses.txt for what was bundled. Deterministic: two runs give identical bytes (a test checks that the
+ * committed dist/ equals a fresh build).
+ */
+import ncc from '@vercel/ncc';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { bundleTargets } from './targets.js';
+
+const root = resolve(import.meta.dirname, '..');
+
+export async function bundle(outDir: string, only: string[] = []): Promise<string[]> {
+  const built: string[] = [];
+  for (const t of bundleTargets()) {
+    if (only.length && !only.includes(t.name)) continue;
+    const { code, assets } = await ncc(join(root, t.entry), {
+      minify: true,
+      quiet: true,
+      sourceMap: false,
+      license: 'licenses.txt',
+      target: 'es2022',
+      cache: false,
+    });
+    const dir = join(outDir, t.name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const text = t.name === 'cli' && !code.startsWith('#!') ? `#!/usr/bin/env node\n${code}` : code;
+    writeFileSync(join(dir, 'index.js'), text, { mode: t.name === 'cli' ? 0o755 : 0o644 });
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    for (const [name, asset] of Object.entries(assets ?? {})) {
+      if (name === 'package.json') continue;
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), asset.source);
+    }
+    built.push(t.name);
+  }
+  return built;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const args = process.argv.slice(2);
+  const outIdx = args.indexOf('--out');
+  const out = outIdx >= 0 ? resolve(args[outIdx + 1] as string) : join(root, 'dist');
+  const only = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
+  const built = await bundle(out, only);
+  process.stdout.write(`bundled ${built.join(', ')} into ${out}\n`);
+}

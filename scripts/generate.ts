@@ -1,0 +1,123 @@
+/**
+ * `npm run generate`: write every file derived from the action declarations (actions/<name>/src/action.ts):
+ *   - actions/<name>/action.yml (inputs, outputs, runs)
+ *   - the inputs/outputs tables in actions/<name>/README.md and the action list in README.md (between
+ *     `<!-- kiln:… -->` markers)
+ * `npm run generate -- --check` writes nothing and exits 1 listing the files that would change (a test runs it).
+ */
+import { describeType, type ActionSpec } from '@kiln/core';
+import { actions } from '@kiln/cli';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+
+const root = resolve(import.meta.dirname, '..');
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function actionYaml(spec: ActionSpec): string {
+  const inputs: Record<string, Record<string, unknown>> = {};
+  for (const [name, d] of Object.entries(spec.inputs)) {
+    const entry: Record<string, unknown> = {
+      description: `${d.description} (${describeType(d)}${d.secret ? ', secret' : ''})`,
+      required: d.required === true,
+    };
+    if (d.default !== undefined) entry.default = d.default;
+    inputs[name] = entry;
+  }
+  const outputs: Record<string, Record<string, unknown>> = {};
+  for (const [name, d] of Object.entries(spec.outputs)) outputs[name] = { description: d.description };
+  const runs: Record<string, unknown> = { using: 'node24', main: `../../dist/${spec.name}/index.js` };
+  if (spec.post) {
+    runs.post = `../../dist/${spec.name}/index.js`;
+    runs['post-if'] = 'always()';
+  }
+  const doc: Record<string, unknown> = {
+    name: spec.title,
+    description: spec.description,
+    author: 'Kiln',
+    ...(spec.branding ? { branding: spec.branding } : {}),
+    inputs,
+    outputs,
+    runs,
+  };
+  const header =
+    `# Generated from actions/${spec.name}/src/action.ts by \`npm run generate\`.\n` +
+    '# Edit the declaration there, not this file (a test fails on any drift).\n';
+  return header + stringify(doc, { lineWidth: 0, defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' });
+}
+
+export function inputsTable(spec: ActionSpec): string {
+  const rows = Object.entries(spec.inputs).map(([name, d]) => {
+    const def = d.default !== undefined ? `\`${d.default}\`` : d.required ? '**required**' : '';
+    return `| \`${name}\` | ${escapeCell(describeType(d))}${d.secret ? ' (secret)' : ''} | ${def} | ${escapeCell(d.description)} |`;
+  });
+  return ['| Input | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
+
+export function outputsTable(spec: ActionSpec): string {
+  const rows = Object.entries(spec.outputs).map(([name, d]) => `| \`${name}\` | ${escapeCell(d.description)} |`);
+  return ['| Output | Description |', '| --- | --- |', ...rows].join('\n');
+}
+
+export function actionsList(): string {
+  return [
+    '| Action | What it does | Docs |',
+    '| --- | --- | --- |',
+    ...actions.map(
+      (a) =>
+        `| \`${a.spec.name}\` | ${escapeCell(a.spec.description)} | [actions/${a.spec.name}](actions/${a.spec.name}/README.md) |`,
+    ),
+  ].join('\n');
+}
+
+/** Replace the text between `<!-- kiln:NAME:start -->` and `<!-- kiln:NAME:end -->`. */
+export function replaceSection(text: string, name: string, body: string, file: string): string {
+  const start = `<!-- kiln:${name}:start -->`;
+  const end = `<!-- kiln:${name}:end -->`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`${file}: missing ${start} … ${end} markers`);
+  return `${text.slice(0, i + start.length)}\n${body}\n${text.slice(j)}`;
+}
+
+/** Every generated file and the content it should have. */
+export function expectedFiles(): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const a of actions) {
+    const spec = a.spec as unknown as ActionSpec;
+    const dir = join(root, 'actions', spec.name);
+    files.set(join(dir, 'action.yml'), actionYaml(spec));
+    const readme = join(dir, 'README.md');
+    let text = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
+    text = replaceSection(text, 'inputs', inputsTable(spec), readme);
+    text = replaceSection(text, 'outputs', outputsTable(spec), readme);
+    files.set(readme, text);
+  }
+  const rootReadme = join(root, 'README.md');
+  files.set(rootReadme, replaceSection(readFileSync(rootReadme, 'utf8'), 'actions', actionsList(), rootReadme));
+  return files;
+}
+
+/** Files whose content differs from what the declarations say. */
+export function staleFiles(): string[] {
+  return [...expectedFiles()]
+    .filter(([file, content]) => !existsSync(file) || readFileSync(file, 'utf8') !== content)
+    .map(([file]) => file);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--check')) {
+    const stale = staleFiles();
+    if (stale.length) {
+      process.stderr.write(`Out of date (run npm run generate):\n${stale.map((f) => `  ${f}`).join('\n')}\n`);
+      process.exit(1);
+    }
+    process.stdout.write('generated files are up to date\n');
+  } else {
+    for (const [file, content] of expectedFiles()) writeFileSync(file, content);
+    process.stdout.write(`generated ${[...expectedFiles().keys()].length} files\n`);
+  }
+}
