@@ -5,7 +5,7 @@
  *     `<!-- kiln:… -->` markers)
  * `npm run generate -- --check` writes nothing and exits 1 listing the files that would change (a test runs it).
  */
-import { describeType, type ActionSpec } from '@kiln/core';
+import { describeType, type ActionSpec, type InputDecl } from '@kiln/core';
 import { actions } from '@kiln/cli';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,11 +17,20 @@ function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/** The action.yml description: the text, plus the type where it is not obvious, and "secret". */
+function describeForYaml(d: InputDecl): string {
+  const notes = [
+    ['string', 'boolean'].includes(d.type) && !d.placeholder ? undefined : describeType(d),
+    d.secret ? 'secret' : undefined,
+  ].filter(Boolean);
+  return notes.length ? `${d.description} (${notes.join(', ')})` : d.description;
+}
+
 export function actionYaml(spec: ActionSpec): string {
   const inputs: Record<string, Record<string, unknown>> = {};
   for (const [name, d] of Object.entries(spec.inputs)) {
     const entry: Record<string, unknown> = {
-      description: `${d.description} (${describeType(d)}${d.secret ? ', secret' : ''})`,
+      description: describeForYaml(d),
       required: d.required === true,
     };
     if (d.default !== undefined) entry.default = d.default;

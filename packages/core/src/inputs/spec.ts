@@ -139,7 +139,7 @@ export function describeType(decl: InputDecl): string {
           ? `integer ≥ ${decl.min}`
           : 'integer';
     case 'duration':
-      return 'duration (e.g. 30s, 5m, 1h30m)';
+      return 'duration';
     case 'list':
       return decl.items === 'url' ? 'list of URLs' : 'list';
     case 'enum':

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import {
+  backoffDelay,
+  closeHttpPools,
+  DEFAULT_RETRY,
+  HttpError,
+  httpRequest,
+  parseRetryAfter,
+} from '../../packages/core/src/http/http.js';
+import { bypassProxy, proxyFor } from '../../packages/core/src/http/proxy.js';
+import { KILN_VERSION } from '../../packages/core/src/version.js';
+import { closedPort, startServer, status, type TestServer } from '../harness/http-fixture.js';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startServer();
+});
+afterAll(async () => {
+  await srv.close();
+  await closeHttpPools();
+});
+
+const fast = { baseDelayMs: 5, maxDelayMs: 20 };
+
+describe('retries', () => {
+  test('5xx is retried until it succeeds, with the user agent on every attempt', async () => {
+    let n = 0;
+    srv.route('/flaky', (req, res) => {
+      n++;
+      res.writeHead(n < 3 ? 503 : 200);
+      res.end(n < 3 ? 'busy' : 'ok');
+    });
+    const res = await httpRequest(`${srv.url}/flaky`, { retry: fast });
+    expect(res.status).toBe(200);
+    expect(res.attempts).toBe(3);
+    expect(await res.text()).toBe('ok');
+    const seen = srv.requests.filter((r) => r.path === '/flaky');
+    expect(seen.map((r) => r.headers['user-agent'])).toEqual(Array(3).fill(`kiln/${KILN_VERSION}`));
+  });
+
+  test('429 waits for Retry-After before the next attempt', async () => {
+    const times: number[] = [];
+    srv.route('/limited', (_req, res) => {
+      times.push(Date.now());
+      if (times.length === 1) {
+        res.writeHead(429, { 'retry-after': '1' });
+        res.end();
+      } else {
+        res.writeHead(200);
+        res.end('ok');
+      }
+    });
+    const res = await httpRequest(`${srv.url}/limited`, { retry: fast });
+    expect(res.status).toBe(200);
+    expect(times).toHaveLength(2);
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(950);
+  });
+
+  test('a Retry-After longer than allowed returns the 429 instead of waiting', async () => {
+    srv.route('/long-wait', status(429));
+    srv.route('/long-wait', (_req, res) => {
+      res.writeHead(429, { 'retry-after': '3600' });
+      res.end();
+    });
+    const res = await httpRequest(`${srv.url}/long-wait`, { retry: fast });
+    expect(res.status).toBe(429);
+    expect(res.attempts).toBe(1);
+  });
+
+  test('4xx is not retried', async () => {
+    srv.route('/missing', status(404, 'no'));
+    const res = await httpRequest(`${srv.url}/missing`, { retry: fast });
+    expect(res.status).toBe(404);
+    expect(res.attempts).toBe(1);
+  });
+
+  test('retries are bounded: the last 5xx is returned', async () => {
+    srv.route('/down', status(502));
+    const res = await httpRequest(`${srv.url}/down`, { retry: { ...fast, retries: 2 } });
+    expect(res.status).toBe(502);
+    expect(res.attempts).toBe(3);
+  });
+
+  test('a connection reset is retried for GET', async () => {
+    let n = 0;
+    srv.route('/reset', (req, res) => {
+      if (++n === 1) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200);
+      res.end('ok');
+    });
+    const res = await httpRequest(`${srv.url}/reset`, { retry: fast });
+    expect(res.status).toBe(200);
+    expect(res.attempts).toBe(2);
+  });
+
+  test('a connection reset is not retried for POST (the server may have acted on it)', async () => {
+    let n = 0;
+    srv.route('/post-reset', (req) => {
+      n++;
+      req.socket.destroy();
+    });
+    await expect(httpRequest(`${srv.url}/post-reset`, { method: 'POST', body: 'x', retry: fast })).rejects.toThrow(
+      /connection to .* was reset/,
+    );
+    expect(n).toBe(1);
+  });
+
+  test('connection refused is an HttpError naming the host, after retries', async () => {
+    const port = await closedPort();
+    const err = await httpRequest(`http://127.0.0.1:${port}/`, { retry: { ...fast, retries: 1 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.message).toContain(`connection refused by 127.0.0.1:${port}`);
+    expect(err.attempts).toBe(2);
+  });
+
+  test('a server that never answers times out per attempt', async () => {
+    srv.route('/hang', () => undefined);
+    const err = await httpRequest(`${srv.url}/hang`, { timeoutMs: 200, retry: { ...fast, retries: 0 } }).catch((e) => e);
+    expect(err).toBeInstanceOf(HttpError);
+    expect(err.message).toMatch(/no answer from .* within 200ms/);
+  });
+
+  test('no retry starts after the deadline', async () => {
+    srv.route('/always-503', status(503));
+    const res = await httpRequest(`${srv.url}/always-503`, {
+      retry: { retries: 10, baseDelayMs: 200, maxDelayMs: 200 },
+      deadline: Date.now() + 100,
+    });
+    expect(res.status).toBe(503);
+    expect(res.attempts).toBeLessThanOrEqual(2);
+  });
+
+  test('an aborted signal stops the retry loop', async () => {
+    srv.route('/slow-503', status(503));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    await expect(
+      httpRequest(`${srv.url}/slow-503`, { retry: { retries: 50, baseDelayMs: 1000, maxDelayMs: 1000 }, signal: ac.signal }),
+    ).rejects.toThrow(/Cancel|abort/i);
+  });
+});
+
+describe('Retry-After and backoff', () => {
+  test('seconds and HTTP dates', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('3', now)).toBe(3000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:10 GMT', now)).toBe(10_000);
+    expect(parseRetryAfter('garbage', now)).toBeUndefined();
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+  test('full jitter stays under the exponential ceiling', () => {
+    expect(backoffDelay(0, DEFAULT_RETRY, () => 0.999)).toBeLessThanOrEqual(500);
+    expect(backoffDelay(3, DEFAULT_RETRY, () => 0.999)).toBeLessThanOrEqual(4000);
+    expect(backoffDelay(3, DEFAULT_RETRY, () => 0.999)).toBeGreaterThan(3000);
+    expect(backoffDelay(20, DEFAULT_RETRY, () => 1)).toBe(DEFAULT_RETRY.maxDelayMs);
+    expect(backoffDelay(2, DEFAULT_RETRY, () => 0)).toBe(0);
+  });
+});
+
+describe('proxies', () => {
+  test('HTTP_PROXY routes the request through the proxy', async () => {
+    // A real (tunnelling) proxy: undici asks for CONNECT host:port, the proxy opens the tunnel. This one
+    // tunnels every CONNECT to the local fixture server, whatever host was asked for.
+    const seen: string[] = [];
+    const proxy: Server = createServer();
+    proxy.on('connect', (req, client: Socket, head: Buffer) => {
+      seen.push(`CONNECT ${req.url}`);
+      const upstream = connect(srv.port, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    srv.route('/via-proxy', (req, res) => {
+      res.writeHead(200);
+      res.end(`host=${req.headers.host}`);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const res = await httpRequest('http://service.invalid/via-proxy', {
+        env: { HTTP_PROXY: `http://127.0.0.1:${port}` },
+        retry: { retries: 0 },
+        timeoutMs: 5000,
+      });
+      expect(await res.text()).toBe('host=service.invalid');
+      expect(seen).toEqual(['CONNECT service.invalid:80']);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  });
+  test('NO_PROXY forms', () => {
+    const u = (s: string) => new URL(s);
+    expect(bypassProxy(u('https://api.example.com/'), 'example.com')).toBe(true);
+    expect(bypassProxy(u('https://api.example.com/'), '.example.com')).toBe(true);
+    expect(bypassProxy(u('https://example.org/'), 'example.com')).toBe(false);
+    expect(bypassProxy(u('https://notexample.com/'), 'example.com')).toBe(false);
+    expect(bypassProxy(u('http://10.1.2.3/'), '10.0.0.0/8')).toBe(true);
+    expect(bypassProxy(u('http://11.1.2.3/'), '10.0.0.0/8')).toBe(false);
+    expect(bypassProxy(u('http://reg:5000/'), 'reg:5000')).toBe(true);
+    expect(bypassProxy(u('http://reg:5001/'), 'reg:5000')).toBe(false);
+    expect(bypassProxy(u('http://[::1]:5000/'), '::1')).toBe(true);
+    expect(bypassProxy(u('http://anything/'), '*')).toBe(true);
+    expect(proxyFor(u('https://x/'), { HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'x' })).toBeUndefined();
+    expect(proxyFor(u('https://y/'), { https_proxy: 'http://p:3128' })).toBe('http://p:3128');
+    expect(proxyFor(u('http://y/'), { HTTPS_PROXY: 'http://p:3128' })).toBeUndefined();
+  });
+});
