@@ -6,12 +6,21 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: '@actions/core', message: 'Use the Platform given to you; only platform/github.ts talks to the runner.' }] },
+        {
+          paths: [
+            {
+              name: '@actions/core',
+              message: 'Use the Platform given to you; only platform/github.ts talks to the runner.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -67,7 +67,9 @@ export function inputsTable(spec: ActionSpec): string {
 }
 
 export function outputsTable(spec: ActionSpec): string {
-  const rows = Object.entries(spec.outputs).map(([name, d]) => `| \`${name}\` | ${escapeCell(d.description)} |`);
+  const rows = Object.entries(spec.outputs).map(
+    ([name, d]) => `| \`${name}\` | ${escapeCell(d.description)} |`,
+  );
   return ['| Output | Description |', '| --- | --- |', ...rows].join('\n');
 }
 
@@ -106,7 +108,10 @@ export function expectedFiles(): Map<string, string> {
     files.set(readme, text);
   }
   const rootReadme = join(root, 'README.md');
-  files.set(rootReadme, replaceSection(readFileSync(rootReadme, 'utf8'), 'actions', actionsList(), rootReadme));
+  files.set(
+    rootReadme,
+    replaceSection(readFileSync(rootReadme, 'utf8'), 'actions', actionsList(), rootReadme),
+  );
   return files;
 }
 

@@ -13,6 +13,9 @@ declare module '@vercel/ncc' {
     source: string | Buffer;
     permissions?: number;
   }
-  function ncc(entry: string, options?: NccOptions): Promise<{ code: string; assets?: Record<string, NccAsset> }>;
+  function ncc(
+    entry: string,
+    options?: NccOptions,
+  ): Promise<{ code: string; assets?: Record<string, NccAsset> }>;
   export default ncc;
 }

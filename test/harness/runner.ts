@@ -6,7 +6,15 @@
  * and stdout for workflow commands. `post` runs with the saved state as `STATE_<name>`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, type Dirent } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  type Dirent,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -91,7 +99,12 @@ export interface WorkflowCommand {
 }
 
 function unescape(s: string): string {
-  return s.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%3A/g, ':').replace(/%2C/g, ',').replace(/%25/g, '%');
+  return s
+    .replace(/%0D/g, '\r')
+    .replace(/%0A/g, '\n')
+    .replace(/%3A/g, ':')
+    .replace(/%2C/g, ',')
+    .replace(/%25/g, '%');
 }
 
 /** `::command key=value,key=value::message` lines on stdout. */
@@ -160,7 +173,8 @@ export async function runAction(action: string, opts: RunOptions = {}): Promise<
   const env: Record<string, string> = {};
   const runnerWarnings: string[] = [];
   for (const [name, decl] of Object.entries(meta.inputs ?? {}))
-    if (decl.default !== undefined) env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(decl.default);
+    if (decl.default !== undefined)
+      env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(decl.default);
   for (const [name, value] of Object.entries(opts.with ?? {})) {
     if (!(meta.inputs && name in meta.inputs)) runnerWarnings.push(`Unexpected input(s) '${name}'`);
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;

@@ -9,9 +9,20 @@ export interface ChildResult {
   stderr: string;
 }
 
-export function runNode(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; node?: string; signalWhen?: { text: string; signal: NodeJS.Signals } } = {}): Promise<ChildResult> {
+export function runNode(
+  args: string[],
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    node?: string;
+    signalWhen?: { text: string; signal: NodeJS.Signals };
+  } = {},
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(opts.node ?? process.execPath, args, { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env });
+    const child = spawn(opts.node ?? process.execPath, args, {
+      cwd: opts.cwd ?? repoRoot,
+      env: opts.env ?? process.env,
+    });
     let stdout = '';
     let stderr = '';
     let sent = false;
@@ -34,6 +45,13 @@ export function runNode(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: s
   });
 }
 
-export function runTsx(script: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ChildResult> {
-  return runNode([join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, script), ...args], opts);
+export function runTsx(
+  script: string,
+  args: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<ChildResult> {
+  return runNode(
+    [join(repoRoot, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(repoRoot, script), ...args],
+    opts,
+  );
 }

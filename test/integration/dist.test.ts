@@ -14,7 +14,9 @@ import { bundleTargets } from '../../scripts/targets.js';
 import { KILN_VERSION } from '../../packages/core/src/version.js';
 import { listFiles, readActionMetadata, repoRoot } from '../harness/runner.js';
 
-const actionNames = readdirSync(join(repoRoot, 'actions')).filter((d) => existsSync(join(repoRoot, 'actions', d, 'action.yml')));
+const actionNames = readdirSync(join(repoRoot, 'actions')).filter((d) =>
+  existsSync(join(repoRoot, 'actions', d, 'action.yml')),
+);
 
 function yamlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -33,10 +35,14 @@ function validate(file: string, kind: 'action' | 'workflow'): { code: number; ou
   execFileSync('mkdir', ['-p', resolve(target, '..')]);
   writeFileSync(target, readFileSync(file, 'utf8').replace(/^(\s*using:\s*)node24\s*$/m, '$1node20'));
   try {
-    const output = execFileSync(process.execPath, [join(repoRoot, 'node_modules/@action-validator/cli/cli.mjs'), target], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const output = execFileSync(
+      process.execPath,
+      [join(repoRoot, 'node_modules/@action-validator/cli/cli.mjs'), target],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return { code: 0, output };
   } catch (e) {
     const err = e as { status: number; stdout: string; stderr: string };
@@ -46,7 +52,12 @@ function validate(file: string, kind: 'action' | 'workflow'): { code: number; ou
 
 describe('action metadata', () => {
   test('there is an action.yml for every bundled action', () => {
-    expect(actionNames.sort()).toEqual(bundleTargets().filter((t) => t.name !== 'cli').map((t) => t.name).sort());
+    expect(actionNames.sort()).toEqual(
+      bundleTargets()
+        .filter((t) => t.name !== 'cli')
+        .map((t) => t.name)
+        .sort(),
+    );
   });
   test.each(actionNames)('%s: runs.using node24, main and post exist as ESM bundles', (name) => {
     const meta = readActionMetadata(name);
@@ -93,11 +104,15 @@ describe('committed bundles', () => {
     await bundle(out);
     const fresh = listFiles(out);
     const committed = listFiles(join(repoRoot, 'dist'));
-    const rel = (m: Map<string, string>, base: string) => new Map([...m].map(([k, v]) => [relative(base, k), v]));
+    const rel = (m: Map<string, string>, base: string) =>
+      new Map([...m].map(([k, v]) => [relative(base, k), v]));
     const a = rel(fresh, out);
     const b = rel(committed, join(repoRoot, 'dist'));
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     const stale = [...a].filter(([k, v]) => b.get(k) !== v).map(([k]) => k);
-    expect({ stale, hint: stale.length ? 'run npm run bundle and commit dist/' : '' }).toEqual({ stale: [], hint: '' });
+    expect({ stale, hint: stale.length ? 'run npm run bundle and commit dist/' : '' }).toEqual({
+      stale: [],
+      hint: '',
+    });
   }, 180_000);
 });

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closedPort, healthyAfter, ok, startServer, status, type TestServer } from '../harness/http-fixture.js';
+import {
+  closedPort,
+  healthyAfter,
+  ok,
+  startServer,
+  status,
+  type TestServer,
+} from '../harness/http-fixture.js';
 import { repoRoot, runAction, runtimes } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 
@@ -28,7 +35,13 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     expect(Number(r.outputs.get('duration-ms'))).toBeGreaterThanOrEqual(0);
     const results = JSON.parse(r.outputs.get('results') as string);
     expect(results).toEqual([
-      expect.objectContaining({ url: `${srv.url}/health`, passed: true, attempts: 1, status: 200, reason: null }),
+      expect.objectContaining({
+        url: `${srv.url}/health`,
+        passed: true,
+        attempts: 1,
+        status: 200,
+        reason: null,
+      }),
     ]);
     expect(r.summary).toContain('## Smoke test: ✅ pass');
     expect(r.summary).toContain('| URL | Result | Status | Latency | Attempts | Reason |');
@@ -63,13 +76,20 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   });
 
   test('expect-status accepts lists and ranges', async () => {
-    const r = await runAction('smoke-test', { node, with: { url: `${srv.url}/missing`, 'expect-status': '200, 404', ...fast } });
+    const r = await runAction('smoke-test', {
+      node,
+      with: { url: `${srv.url}/missing`, 'expect-status': '200, 404', ...fast },
+    });
     expect(r.exitCode).toBe(0);
     expect(r.outputs.get('verdict')).toBe('pass');
   });
 
   test('INPUT_TIMEOUT=abc exits 1 with one line naming timeout, no stack', async () => {
-    const r = await runAction('smoke-test', { node, with: { url: `${srv.url}/health` }, env: { INPUT_TIMEOUT: 'abc' } });
+    const r = await runAction('smoke-test', {
+      node,
+      with: { url: `${srv.url}/health` },
+      env: { INPUT_TIMEOUT: 'abc' },
+    });
     expect(r.exitCode).toBe(1);
     const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.trim() !== '');
     expect(lines).toEqual([
@@ -79,7 +99,10 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   });
 
   test('a bad expect-status is a one-line input error', async () => {
-    const r = await runAction('smoke-test', { node, with: { url: `${srv.url}/health`, 'expect-status': '2000' } });
+    const r = await runAction('smoke-test', {
+      node,
+      with: { url: `${srv.url}/health`, 'expect-status': '2000' },
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stdout.trim()).toBe(
       `::error::Input 'expect-status': "2000": '2000' is not a status code; expected codes such as 200, 200-299, 2xx or 200,301.`,
@@ -88,7 +111,10 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
 
   test('a refused connection is reported with its reason', async () => {
     const port = await closedPort();
-    const r = await runAction('smoke-test', { node, with: { url: `http://127.0.0.1:${port}/`, interval: '50ms', deadline: '200ms' } });
+    const r = await runAction('smoke-test', {
+      node,
+      with: { url: `http://127.0.0.1:${port}/`, interval: '50ms', deadline: '200ms' },
+    });
     expect(r.exitCode).toBe(1);
     expect(JSON.parse(r.outputs.get('results') as string)[0].reason).toContain('connection refused');
   });
@@ -107,7 +133,11 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
 
 describe('the kiln CLI bundle', () => {
   const cli = join(repoRoot, 'dist', 'cli', 'index.js');
-  const env = (extra: Record<string, string>) => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...extra });
+  const env = (extra: Record<string, string>) => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    ...extra,
+  });
 
   test('GitLab mode writes the dotenv file and the summary', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-gitlab-'));
@@ -155,7 +185,9 @@ describe('the kiln CLI bundle', () => {
     expect(unknown.stderr).toContain("unknown action 'deploy-nowhere'; expected one of: smoke-test");
     const flag = await runNode([cli, 'smoke-test', '--ur', 'x'], { env: env({}) });
     expect(flag.exitCode).toBe(1);
-    expect(flag.stderr.trim()).toBe("error: Unknown option '--ur' for kiln smoke-test; run 'kiln smoke-test --help' for the list of inputs.");
+    expect(flag.stderr.trim()).toBe(
+      "error: Unknown option '--ur' for kiln smoke-test; run 'kiln smoke-test --help' for the list of inputs.",
+    );
   });
 
   test('no dotenv or summary file is left in a terminal run', async () => {

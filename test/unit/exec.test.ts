@@ -7,7 +7,7 @@ const node = process.execPath;
 
 describe('exec', () => {
   test('arguments are passed verbatim: no shell ever interprets them', async () => {
-    const hostile = ['$(touch /tmp/kiln-pwned)', '; rm -rf /', '`id`', "a'b\"c", '*'];
+    const hostile = ['$(touch /tmp/kiln-pwned)', '; rm -rf /', '`id`', 'a\'b"c', '*'];
     const r = await exec(node, ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...hostile]);
     expect(JSON.parse(r.stdout)).toEqual(hostile);
   });
@@ -36,15 +36,22 @@ describe('exec', () => {
   });
   test('aborting sends the child the signal and rejects with CancelledError', async () => {
     const ac = new AbortController();
-    const p = exec(node, ['-e', 'process.on("SIGINT", () => { console.log("got SIGINT"); process.exit(130) }); setInterval(() => {}, 1000); console.log("ready")'], {
-      signal: ac.signal,
-      logger: {
-        ...new MemoryLogger(),
-        info: (l: string) => {
-          if (l === 'ready') ac.abort(new CancelledError('SIGINT'));
-        },
-      } as unknown as MemoryLogger,
-    });
+    const p = exec(
+      node,
+      [
+        '-e',
+        'process.on("SIGINT", () => { console.log("got SIGINT"); process.exit(130) }); setInterval(() => {}, 1000); console.log("ready")',
+      ],
+      {
+        signal: ac.signal,
+        logger: {
+          ...new MemoryLogger(),
+          info: (l: string) => {
+            if (l === 'ready') ac.abort(new CancelledError('SIGINT'));
+          },
+        } as unknown as MemoryLogger,
+      },
+    );
     const e = await p.catch((x) => x);
     expect(e).toBeInstanceOf(CancelledError);
     expect(e.signal).toBe('SIGINT');

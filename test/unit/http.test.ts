@@ -104,15 +104,17 @@ describe('retries', () => {
       n++;
       req.socket.destroy();
     });
-    await expect(httpRequest(`${srv.url}/post-reset`, { method: 'POST', body: 'x', retry: fast })).rejects.toThrow(
-      /connection to .* was reset/,
-    );
+    await expect(
+      httpRequest(`${srv.url}/post-reset`, { method: 'POST', body: 'x', retry: fast }),
+    ).rejects.toThrow(/connection to .* was reset/);
     expect(n).toBe(1);
   });
 
   test('connection refused is an HttpError naming the host, after retries', async () => {
     const port = await closedPort();
-    const err = await httpRequest(`http://127.0.0.1:${port}/`, { retry: { ...fast, retries: 1 } }).catch((e) => e);
+    const err = await httpRequest(`http://127.0.0.1:${port}/`, { retry: { ...fast, retries: 1 } }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(HttpError);
     expect(err.message).toContain(`connection refused by 127.0.0.1:${port}`);
     expect(err.attempts).toBe(2);
@@ -120,7 +122,10 @@ describe('retries', () => {
 
   test('a server that never answers times out per attempt', async () => {
     srv.route('/hang', () => undefined);
-    const err = await httpRequest(`${srv.url}/hang`, { timeoutMs: 200, retry: { ...fast, retries: 0 } }).catch((e) => e);
+    const err = await httpRequest(`${srv.url}/hang`, {
+      timeoutMs: 200,
+      retry: { ...fast, retries: 0 },
+    }).catch((e) => e);
     expect(err).toBeInstanceOf(HttpError);
     expect(err.message).toMatch(/no answer from .* within 200ms/);
   });
@@ -140,7 +145,10 @@ describe('retries', () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
     await expect(
-      httpRequest(`${srv.url}/slow-503`, { retry: { retries: 50, baseDelayMs: 1000, maxDelayMs: 1000 }, signal: ac.signal }),
+      httpRequest(`${srv.url}/slow-503`, {
+        retry: { retries: 50, baseDelayMs: 1000, maxDelayMs: 1000 },
+        signal: ac.signal,
+      }),
     ).rejects.toThrow(/Cancel|abort/i);
   });
 });

@@ -54,26 +54,66 @@ describe('typed inputs', () => {
     ['enum', { type: 'enum', description: '', values: ['auto', 'none'] }, 'none', 'none'],
     ['map', { type: 'map', description: '' }, 'A=1\nB = x=y\n', { A: '1', B: 'x=y' }],
     ['url', { type: 'url', description: '' }, 'https://example.com/x', 'https://example.com/x'],
-    ['list of urls', { type: 'list', items: 'url', description: '' }, 'http://a/,https://b/', ['http://a/', 'https://b/']],
+    [
+      'list of urls',
+      { type: 'list', items: 'url', description: '' },
+      'http://a/,https://b/',
+      ['http://a/', 'https://b/'],
+    ],
   ];
   test.each(ok)('%s', (_n, decl, raw, value) => expect(parseInputValue('x', decl, raw)).toEqual(value));
 
   const bad: Array<[string, InputDecl, string, RegExp]> = [
-    ['boolean yes', { type: 'boolean', description: '' }, 'yes', /"yes" is not a boolean; expected true or false/],
+    [
+      'boolean yes',
+      { type: 'boolean', description: '' },
+      'yes',
+      /"yes" is not a boolean; expected true or false/,
+    ],
     ['boolean 1', { type: 'boolean', description: '' }, '1', /expected true or false/],
     ['integer text', { type: 'integer', description: '' }, '7a', /"7a" is not an integer/],
     ['integer float', { type: 'integer', description: '' }, '1.5', /not an integer/],
-    ['integer range', { type: 'integer', description: '', min: 1, max: 10 }, '11', /out of range; expected integer 1\.\.10/],
-    ['duration', { type: 'duration', description: '' }, 'abc', /"abc" is not a duration; expected e\.g\. 500ms/],
+    [
+      'integer range',
+      { type: 'integer', description: '', min: 1, max: 10 },
+      '11',
+      /out of range; expected integer 1\.\.10/,
+    ],
+    [
+      'duration',
+      { type: 'duration', description: '' },
+      'abc',
+      /"abc" is not a duration; expected e\.g\. 500ms/,
+    ],
     ['duration min', { type: 'duration', description: '', min: 1000 }, '10ms', /too short/],
-    ['enum', { type: 'enum', description: '', values: ['auto', 'none'] }, 'off', /expected one of: auto, none/],
+    [
+      'enum',
+      { type: 'enum', description: '', values: ['auto', 'none'] },
+      'off',
+      /expected one of: auto, none/,
+    ],
     ['map', { type: 'map', description: '' }, 'novalue', /"novalue" is not a key=value pair/],
     ['map empty key', { type: 'map', description: '' }, '=v', /not a key=value pair/],
-    ['url scheme', { type: 'url', description: '' }, 'ftp://x/', /uses ftp:; expected an http:\/\/ or https:\/\/ URL/],
+    [
+      'url scheme',
+      { type: 'url', description: '' },
+      'ftp://x/',
+      /uses ftp:; expected an http:\/\/ or https:\/\/ URL/,
+    ],
     ['url garbage', { type: 'url', description: '' }, 'not a url', /"not a url" is not a valid URL/],
-    ['list item url', { type: 'list', items: 'url', description: '' }, 'http://ok/\nfile:///etc/passwd', /file:/],
+    [
+      'list item url',
+      { type: 'list', items: 'url', description: '' },
+      'http://ok/\nfile:///etc/passwd',
+      /file:/,
+    ],
     ['path', { type: 'path', description: '' }, 'does/not/exist', /"does\/not\/exist" does not exist/],
-    ['pattern', { type: 'string', description: '', pattern: /^\d+$/, patternDescription: 'digits' }, 'x', /expected digits/],
+    [
+      'pattern',
+      { type: 'string', description: '', pattern: /^\d+$/, patternDescription: 'digits' },
+      'x',
+      /expected digits/,
+    ],
   ];
   test.each(bad)('%s is rejected, naming the input and the value', (_n, decl, raw, message) => {
     const e = err(() => parseInputValue('my-input', decl, raw));
@@ -85,7 +125,9 @@ describe('typed inputs', () => {
   });
 
   test('a secret value never appears in the error', () => {
-    const e = err(() => parseInputValue('token', { type: 'integer', description: '', secret: true }, 'hunter2'));
+    const e = err(() =>
+      parseInputValue('token', { type: 'integer', description: '', secret: true }, 'hunter2'),
+    );
     expect(e.message).not.toContain('hunter2');
     expect(e.message).toContain('secret');
   });
@@ -93,7 +135,9 @@ describe('typed inputs', () => {
   test('paths resolve against the workspace and must exist', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-path-'));
     writeFileSync(join(dir, 'checks.yml'), '');
-    expect(parseInputValue('checks', { type: 'path', description: '' }, 'checks.yml', { cwd: dir })).toBe(join(dir, 'checks.yml'));
+    expect(parseInputValue('checks', { type: 'path', description: '' }, 'checks.yml', { cwd: dir })).toBe(
+      join(dir, 'checks.yml'),
+    );
   });
 });
 
@@ -116,7 +160,9 @@ describe('parseInputs', () => {
     expect(v).toEqual({ url: 'http://x/', retries: 3, tags: [], dry: false, note: undefined });
   });
   test('a missing required input is named', () => {
-    expect(() => parseInputs(spec.inputs, () => undefined)).toThrow("Input 'url': is required; expected URL.");
+    expect(() => parseInputs(spec.inputs, () => undefined)).toThrow(
+      "Input 'url': is required; expected URL.",
+    );
   });
 });
 

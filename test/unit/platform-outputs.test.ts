@@ -23,7 +23,12 @@ const hostile: Record<string, string> = {
 };
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, KILN_TEST_OUTPUTS: JSON.stringify(hostile), ...extra };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    KILN_TEST_OUTPUTS: JSON.stringify(hostile),
+    ...extra,
+  };
 }
 
 describe('output injection', () => {
@@ -42,11 +47,17 @@ describe('output injection', () => {
 
   test('GitLab: the dotenv file has one line per output and no injected key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-out-'));
-    const r = await runTsx('test/fixtures/set-outputs.ts', [], { env: baseEnv({ GITLAB_CI: 'true', CI_PROJECT_DIR: dir }) });
+    const r = await runTsx('test/fixtures/set-outputs.ts', [], {
+      env: baseEnv({ GITLAB_CI: 'true', CI_PROJECT_DIR: dir }),
+    });
     expect(r.exitCode).toBe(0);
     const text = readFileSync(join(dir, 'kiln.env'), 'utf8');
     const parsed = parseDotenv(text);
-    expect([...parsed.keys()].sort()).toEqual(Object.keys(hostile).map((k) => dotenvKey(k)).sort());
+    expect([...parsed.keys()].sort()).toEqual(
+      Object.keys(hostile)
+        .map((k) => dotenvKey(k))
+        .sort(),
+    );
     expect(text.trimEnd().split('\n')).toHaveLength(Object.keys(hostile).length);
     expect(parsed.get('WITH_EQUALS')).toBe('a=b=c');
     expect(parsed.get('WITH_NEWLINE')).toBe('first\\nINJECTED=1');
@@ -57,7 +68,9 @@ describe('output injection', () => {
   test('GitLab: outputs of earlier steps in the same job are kept, ours override', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-out-'));
     writeFileSync(join(dir, 'kiln.env'), 'EARLIER=1\nPLAIN=old\n');
-    const r = await runTsx('test/fixtures/set-outputs.ts', [], { env: baseEnv({ GITLAB_CI: 'true', CI_PROJECT_DIR: dir }) });
+    const r = await runTsx('test/fixtures/set-outputs.ts', [], {
+      env: baseEnv({ GITLAB_CI: 'true', CI_PROJECT_DIR: dir }),
+    });
     expect(r.exitCode).toBe(0);
     const parsed = parseDotenv(readFileSync(join(dir, 'kiln.env'), 'utf8'));
     expect(parsed.get('EARLIER')).toBe('1');

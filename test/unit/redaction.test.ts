@@ -49,11 +49,20 @@ describe('secrets on every platform', () => {
     }
     const r = await runTsx('test/fixtures/leaky-action.ts', [], {
       cwd: dir,
-      env: env({ GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: dir, INPUT_TOKEN: TOKEN, INPUT_PASSWORD: PASSWORD, RUNNER_DEBUG: '1', ...files }),
+      env: env({
+        GITHUB_ACTIONS: 'true',
+        GITHUB_WORKSPACE: dir,
+        INPUT_TOKEN: TOKEN,
+        INPUT_PASSWORD: PASSWORD,
+        RUNNER_DEBUG: '1',
+        ...files,
+      }),
     });
     expect(r.exitCode).toBe(1);
     const lines = r.stdout.split('\n');
-    const masks = lines.filter((l) => l.startsWith('::add-mask::')).map((l) => l.slice('::add-mask::'.length));
+    const masks = lines
+      .filter((l) => l.startsWith('::add-mask::'))
+      .map((l) => l.slice('::add-mask::'.length));
     expect(masks).toEqual(expect.arrayContaining([TOKEN, Buffer.from(TOKEN).toString('base64'), PASSWORD]));
     const rest = lines.filter((l) => !l.startsWith('::add-mask::')).join('\n') + r.stderr;
     expect(rest).toContain('child says ***'); // the routes were really taken
@@ -73,7 +82,13 @@ describe('secrets on every platform', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-leak-'));
     const r = await runTsx('test/fixtures/leaky-action.ts', [], {
       cwd: dir,
-      env: env({ ...platformEnv, CI_PROJECT_DIR: dir, KILN_SUMMARY_FILE: 'kiln-summary.md', KILN_TOKEN: TOKEN, KILN_PASSWORD: PASSWORD }),
+      env: env({
+        ...platformEnv,
+        CI_PROJECT_DIR: dir,
+        KILN_SUMMARY_FILE: 'kiln-summary.md',
+        KILN_TOKEN: TOKEN,
+        KILN_PASSWORD: PASSWORD,
+      }),
     });
     expect(r.exitCode).toBe(1);
     const all = r.stdout + r.stderr;
@@ -89,10 +104,14 @@ describe('secrets on every platform', () => {
 
   test('an invalid secret input is never echoed in the error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-leak-'));
-    const r = await runTsx('actions/smoke-test/src/index.ts', ['--url', 'http://127.0.0.1:9/', '--basic-auth', 'no-colon-secret-xyz'], {
-      cwd: dir,
-      env: env({}),
-    });
+    const r = await runTsx(
+      'actions/smoke-test/src/index.ts',
+      ['--url', 'http://127.0.0.1:9/', '--basic-auth', 'no-colon-secret-xyz'],
+      {
+        cwd: dir,
+        env: env({}),
+      },
+    );
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("Input 'basic-auth'");
     expect(r.stdout + r.stderr).not.toContain('no-colon-secret-xyz');

@@ -66,7 +66,9 @@ export const spec = defineAction({
     verdict: { description: '`pass` when every URL answered as expected before the deadline, else `fail`.' },
     attempts: { description: 'Requests made in total.' },
     'duration-ms': { description: 'Wall time of the whole check, in milliseconds.' },
-    results: { description: 'JSON array, one object per URL: url, passed, attempts, status, latencyMs, reason.' },
+    results: {
+      description: 'JSON array, one object per URL: url, passed, attempts, status, latencyMs, reason.',
+    },
   },
 });
 
@@ -74,7 +76,8 @@ export const action = defineActionRunner({
   spec,
   async main({ inputs, log, signal, summary, setOutput, platform }) {
     const expect = parseStatusExpectation(inputs['expect-status']);
-    if (typeof expect === 'string') throw new InputError('expect-status', `${JSON.stringify(inputs['expect-status'])}: ${expect}.`);
+    if (typeof expect === 'string')
+      throw new InputError('expect-status', `${JSON.stringify(inputs['expect-status'])}: ${expect}.`);
     if (inputs['basic-auth'] && inputs['bearer-token'])
       throw new InputError('bearer-token', 'cannot be combined with basic-auth; expected only one of them.');
 

@@ -45,7 +45,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const action = findAction(command);
   if (!action) {
-    process.stderr.write(`error: unknown action '${command}'; expected one of: ${actions.map((a) => a.spec.name).join(', ')}.\n`);
+    process.stderr.write(
+      `error: unknown action '${command}'; expected one of: ${actions.map((a) => a.spec.name).join(', ')}.\n`,
+    );
     return 1;
   }
   return runAction(action, { argv: rest });

@@ -118,7 +118,8 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
       signal: controller.signal,
       summary,
       setOutput: (name, value) => {
-        if (!declaredOutputs.has(name)) throw new Error(`Bug: output '${name}' is not declared by ${def.spec.name}`);
+        if (!declaredOutputs.has(name))
+          throw new Error(`Bug: output '${name}' is not declared by ${def.spec.name}`);
         platform.setOutput(name, String(value));
       },
     };
@@ -131,7 +132,8 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
     return receivedSignal ? (SIGNAL_EXIT[receivedSignal] ?? 1) : code;
   } catch (e) {
     if (receivedSignal || e instanceof CancelledError) {
-      const sig = receivedSignal ?? (e instanceof CancelledError && e.signal !== 'abort' ? e.signal : 'SIGTERM');
+      const sig =
+        receivedSignal ?? (e instanceof CancelledError && e.signal !== 'abort' ? e.signal : 'SIGTERM');
       log.error(`${def.spec.name} was cancelled (${sig}).`);
       return SIGNAL_EXIT[sig] ?? 1;
     }

@@ -43,7 +43,9 @@ export class ExecError extends Error {
 
 /** Quote an argv for display only (never executed through a shell). */
 export function displayCommand(command: string, args: readonly string[]): string {
-  return [command, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return [command, ...args]
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
 }
 
 /**
@@ -115,7 +117,8 @@ export function exec(command: string, args: readonly string[], opts: ExecOptions
       clearTimeout(timer);
       clearTimeout(killTimer);
       opts.signal?.removeEventListener('abort', onAbort);
-      if (opts.logger) for (const w of ['stdout', 'stderr'] as const) if (partial[w]) opts.logger.info(partial[w]);
+      if (opts.logger)
+        for (const w of ['stdout', 'stderr'] as const) if (partial[w]) opts.logger.info(partial[w]);
       const result: ExecResult = {
         command,
         args,
@@ -128,7 +131,9 @@ export function exec(command: string, args: readonly string[], opts: ExecOptions
       };
       if (cancelled) return reject(cancelled);
       if (timedOut)
-        return reject(new ExecError(`${command} timed out after ${opts.timeoutMs}ms and was stopped`, result));
+        return reject(
+          new ExecError(`${command} timed out after ${opts.timeoutMs}ms and was stopped`, result),
+        );
       if (code !== 0 && !opts.allowFailure) {
         const tail = (stderr || stdout).trim().split('\n').slice(-5).join('\n');
         return reject(

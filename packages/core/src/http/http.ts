@@ -24,7 +24,12 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 3, baseDelayMs: 500, maxDelayMs: 10_000, maxRetryAfterMs: 60_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 3,
+  baseDelayMs: 500,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 60_000,
+};
 
 export interface HttpRequestOptions {
   method?: string;
@@ -149,7 +154,12 @@ function errorCode(err: unknown): string | undefined {
 
 /** Did the request reach the server? Connect-phase failures are safe to retry for any method. */
 function neverSent(code: string | undefined): boolean {
-  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'EAI_AGAIN' || code === 'ENOTFOUND';
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'EAI_AGAIN' ||
+    code === 'ENOTFOUND'
+  );
 }
 
 function describeNetworkError(err: unknown, url: string, timeoutMs: number): string {
@@ -173,7 +183,7 @@ function describeNetworkError(err: unknown, url: string, timeoutMs: number): str
       return `no answer from ${host} within ${timeoutMs}ms`;
     default: {
       const msg = err instanceof Error ? err.message : String(err);
-      return code && code.startsWith('ERR_TLS') || /certificate|TLS|SSL/i.test(msg)
+      return (code && code.startsWith('ERR_TLS')) || /certificate|TLS|SSL/i.test(msg)
         ? `TLS error talking to ${host}: ${msg}`
         : `${msg}${code ? ` (${code})` : ''} talking to ${host}`;
     }
@@ -236,9 +246,15 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
         attempt >= policy.retries ||
         (opts.deadline !== undefined && Date.now() + waitMs > opts.deadline)
       )
-        throw new HttpError(`${method} ${redactUrl(target)}: ${message}`, target.toString(), code, attempt + 1, {
-          cause: err,
-        });
+        throw new HttpError(
+          `${method} ${redactUrl(target)}: ${message}`,
+          target.toString(),
+          code,
+          attempt + 1,
+          {
+            cause: err,
+          },
+        );
       retryReason = message;
     }
     opts.logger?.debug(

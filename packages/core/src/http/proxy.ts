@@ -7,9 +7,7 @@ import { isIP } from 'node:net';
 
 export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const proxy =
-    url.protocol === 'https:'
-      ? (env.HTTPS_PROXY ?? env.https_proxy)
-      : (env.HTTP_PROXY ?? env.http_proxy);
+    url.protocol === 'https:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
   if (!proxy) return undefined;
   return bypassProxy(url, env.NO_PROXY ?? env.no_proxy ?? '') ? undefined : proxy;
 }

@@ -43,7 +43,9 @@ export function parseFlags(argv: readonly string[], spec: ActionSpec): ParsedFla
     } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--'))
-        throw new ConfigurationError(`Option '--${name}' needs a value (use --${name}=VALUE if it starts with --).`);
+        throw new ConfigurationError(
+          `Option '--${name}' needs a value (use --${name}=VALUE if it starts with --).`,
+        );
       value = next;
       i++;
     }

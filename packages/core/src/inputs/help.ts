@@ -23,7 +23,11 @@ export function actionHelp(spec: ActionSpec): string {
   out.push('Inputs (each also read from the KILN_<NAME> environment variable):');
   for (const [name, d] of Object.entries(spec.inputs)) {
     const flag = d.type === 'boolean' ? `--${name}[=true|false]` : `--${name} <${describeType(d)}>`;
-    const tags = [d.required ? 'required' : undefined, d.default !== undefined ? `default: ${d.default}` : undefined, d.secret ? 'secret' : undefined]
+    const tags = [
+      d.required ? 'required' : undefined,
+      d.default !== undefined ? `default: ${d.default}` : undefined,
+      d.secret ? 'secret' : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
     out.push(`  ${flag}`);

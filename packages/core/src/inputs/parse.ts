@@ -40,7 +40,12 @@ function parseUrl(name: string, decl: InputDecl, raw: string): string {
 }
 
 /** Parse one declared input from its raw string. Throws {@link InputError} naming the input. */
-export function parseInputValue(name: string, decl: InputDecl, raw: string, opts: ParseOptions = {}): unknown {
+export function parseInputValue(
+  name: string,
+  decl: InputDecl,
+  raw: string,
+  opts: ParseOptions = {},
+): unknown {
   const value = decl.type === 'list' || decl.type === 'map' ? raw : raw.trim();
   const expected = () => `expected ${describeType(decl)}.`;
   switch (decl.type) {
@@ -54,7 +59,8 @@ export function parseInputValue(name: string, decl: InputDecl, raw: string, opts
       if (['false', 'False', 'FALSE'].includes(value)) return false;
       throw new InputError(name, `${show(decl, value)} is not a boolean; expected true or false.`);
     case 'integer': {
-      if (!/^[+-]?\d+$/.test(value)) throw new InputError(name, `${show(decl, value)} is not an integer; ${expected()}`);
+      if (!/^[+-]?\d+$/.test(value))
+        throw new InputError(name, `${show(decl, value)} is not an integer; ${expected()}`);
       const n = Number(value);
       if ((decl.min !== undefined && n < decl.min) || (decl.max !== undefined && n > decl.max))
         throw new InputError(name, `${show(decl, value)} is out of range; ${expected()}`);
@@ -63,7 +69,10 @@ export function parseInputValue(name: string, decl: InputDecl, raw: string, opts
     case 'duration': {
       const ms = parseDuration(value);
       if (ms === undefined)
-        throw new InputError(name, `${show(decl, value)} is not a duration; expected e.g. 500ms, 30s, 5m or 1h30m.`);
+        throw new InputError(
+          name,
+          `${show(decl, value)} is not a duration; expected e.g. 500ms, 30s, 5m or 1h30m.`,
+        );
       if (decl.min !== undefined && ms < decl.min)
         throw new InputError(name, `${show(decl, value)} is too short; expected at least ${decl.min}ms.`);
       if (decl.max !== undefined && ms > decl.max)
@@ -77,7 +86,10 @@ export function parseInputValue(name: string, decl: InputDecl, raw: string, opts
     }
     case 'enum':
       if (!decl.values.includes(value))
-        throw new InputError(name, `${show(decl, value)} is not allowed; expected one of: ${decl.values.join(', ')}.`);
+        throw new InputError(
+          name,
+          `${show(decl, value)} is not allowed; expected one of: ${decl.values.join(', ')}.`,
+        );
       return value;
     case 'map': {
       const map: Record<string, string> = {};
@@ -85,7 +97,10 @@ export function parseInputValue(name: string, decl: InputDecl, raw: string, opts
         const eq = line.indexOf('=');
         const key = eq > 0 ? line.slice(0, eq).trim() : '';
         if (key === '')
-          throw new InputError(name, `${show(decl, line)} is not a key=value pair; expected one key=value per line.`);
+          throw new InputError(
+            name,
+            `${show(decl, line)} is not a key=value pair; expected one key=value per line.`,
+          );
         map[key] = line.slice(eq + 1).trim();
       }
       return map;
@@ -93,7 +108,10 @@ export function parseInputValue(name: string, decl: InputDecl, raw: string, opts
     case 'path': {
       const full = isAbsolute(value) ? value : resolve(opts.cwd ?? process.cwd(), value);
       if (decl.mustExist !== false && !existsSync(full))
-        throw new InputError(name, `${show(decl, value)} does not exist (looked for ${full}); expected an existing path.`);
+        throw new InputError(
+          name,
+          `${show(decl, value)} does not exist (looked for ${full}); expected an existing path.`,
+        );
       return full;
     }
     case 'url':

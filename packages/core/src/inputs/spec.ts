@@ -4,7 +4,8 @@
  * the typed, validated values an action's `main` receives.
  */
 
-export type InputType = 'string' | 'boolean' | 'integer' | 'duration' | 'list' | 'enum' | 'map' | 'path' | 'url';
+export type InputType =
+  'string' | 'boolean' | 'integer' | 'duration' | 'list' | 'enum' | 'map' | 'path' | 'url';
 
 interface InputBase {
   /** One or two sentences: shown in action.yml, the README and `--help`. */
@@ -93,9 +94,10 @@ export interface ActionSpec<
 }
 
 /** Declare an action; the literal types are kept so `main` gets typed inputs. */
-export function defineAction<const I extends Record<string, InputDecl>, const O extends Record<string, OutputDecl>>(
-  spec: ActionSpec<I, O>,
-): ActionSpec<I, O> {
+export function defineAction<
+  const I extends Record<string, InputDecl>,
+  const O extends Record<string, OutputDecl>,
+>(spec: ActionSpec<I, O>): ActionSpec<I, O> {
   return spec;
 }
 

@@ -72,7 +72,8 @@ export class GitHubPlatform extends BasePlatform {
   }
 
   override getState(name: string): string | undefined {
-    return super.getState(name) ?? (core.getState(name) || undefined);
+    // The runner hands state saved by `main` to `post` as STATE_<name> (what core.getState reads).
+    return super.getState(name) ?? (this.env[`STATE_${name}`] || undefined);
   }
 
   writeSummary(summary: Summary): void {
@@ -85,13 +86,16 @@ export class GitHubPlatform extends BasePlatform {
     if (Buffer.byteLength(md) > SUMMARY_LIMIT - 1024) {
       md = md.slice(0, SUMMARY_LIMIT - 4096) + '\n\n_(summary truncated: GitHub allows 1 MiB per step)_\n';
     }
-    appendFileSync(file, md + '\n', 'utf8');
+    appendFileSync(file, md, 'utf8');
   }
 
   ci(): CiContext {
     const e = this.env;
     const server = e.GITHUB_SERVER_URL ?? 'https://github.com';
-    const runUrl = e.GITHUB_REPOSITORY && e.GITHUB_RUN_ID ? `${server}/${e.GITHUB_REPOSITORY}/actions/runs/${e.GITHUB_RUN_ID}` : undefined;
+    const runUrl =
+      e.GITHUB_REPOSITORY && e.GITHUB_RUN_ID
+        ? `${server}/${e.GITHUB_REPOSITORY}/actions/runs/${e.GITHUB_RUN_ID}`
+        : undefined;
     return {
       system: 'github',
       sha: e.GITHUB_SHA,

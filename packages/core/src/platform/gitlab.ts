@@ -54,7 +54,10 @@ export class GitLabPlatform extends BasePlatform {
       color: !isTruthy(this.env.NO_COLOR),
       debug,
       startGroup: (title, color) => {
-        const name = `kiln_${++sectionCounter}_${title.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40)}`;
+        const name = `kiln_${++sectionCounter}_${title
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '_')
+          .slice(0, 40)}`;
         this.openSections.push(name);
         const now = Math.floor(Date.now() / 1000);
         const header = color ? `\x1b[1m${title}\x1b[0m` : title;
@@ -71,8 +74,11 @@ export class GitLabPlatform extends BasePlatform {
   setOutput(name: string, value: string): void {
     const key = dotenvKey(name, this.env.KILN_OUTPUT_PREFIX ?? '');
     const { value: v, changed } = dotenvValue(this.redactor.redact(value));
-    if (changed) this.log.debug(`output ${name}: line breaks written as \\n (GitLab dotenv values are one line)`);
-    const entries = existsSync(this.dotenvPath) ? parseDotenv(readFileSync(this.dotenvPath, 'utf8')) : new Map();
+    if (changed)
+      this.log.debug(`output ${name}: line breaks written as \\n (GitLab dotenv values are one line)`);
+    const entries = existsSync(this.dotenvPath)
+      ? parseDotenv(readFileSync(this.dotenvPath, 'utf8'))
+      : new Map();
     entries.set(key, v);
     const text = [...entries].map(([k, val]) => `${k}=${val}`).join('\n') + '\n';
     if (Buffer.byteLength(text) > 5 * 1024)

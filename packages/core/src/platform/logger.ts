@@ -3,7 +3,9 @@ import type { AnnotationProps, Logger } from './types.js';
 /** Format annotation properties into a plain-text prefix (`file:line: `) for platforms without annotations. */
 export function locationPrefix(props?: AnnotationProps): string {
   if (!props?.file) return '';
-  const line = props.startLine ? `:${props.startLine}${props.startColumn ? `:${props.startColumn}` : ''}` : '';
+  const line = props.startLine
+    ? `:${props.startLine}${props.startColumn ? `:${props.startColumn}` : ''}`
+    : '';
   return `${props.file}${line}: `;
 }
 

@@ -75,7 +75,8 @@ export function installOutputRedaction(redactor: Redactor): () => void {
   const wrap = (stream: NodeJS.WriteStream, original: Write): void => {
     stream.write = function (chunk: unknown, ...rest: unknown[]): boolean {
       if (redactor.size > 0) {
-        const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+        const text =
+          typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
         if (text !== undefined) chunk = redactor.redact(text);
       }
       return (original as (...a: unknown[]) => boolean)(chunk, ...rest);

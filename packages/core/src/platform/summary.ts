@@ -94,7 +94,9 @@ function blockMarkdown(b: Block): string {
     case 'table': {
       const head = `| ${b.header.map(escapeMarkdown).join(' | ')} |`;
       const sep = `| ${b.header.map(() => '---').join(' | ')} |`;
-      const rows = b.rows.map((r) => `| ${b.header.map((_, i) => escapeMarkdown(cellText(r[i]))).join(' | ')} |`);
+      const rows = b.rows.map(
+        (r) => `| ${b.header.map((_, i) => escapeMarkdown(cellText(r[i]))).join(' | ')} |`,
+      );
       return [head, sep, ...rows].join('\n') + '\n';
     }
     case 'details':
@@ -116,16 +118,21 @@ function blockText(b: Block): string {
         .map((l) => `    ${l}`)
         .join('\n');
     case 'table': {
-      const rows = [b.header, ...b.rows.map((r) => b.header.map((_, i) => cellText(r[i]).replace(/\s+/g, ' ')))];
+      const rows = [
+        b.header,
+        ...b.rows.map((r) => b.header.map((_, i) => cellText(r[i]).replace(/\s+/g, ' '))),
+      ];
       const widths = b.header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
       const line = (r: string[]) =>
         r
           .map((c, i) => c.padEnd(widths[i] ?? 0))
           .join('  ')
           .trimEnd();
-      return [line(rows[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join(
-        '\n',
-      );
+      return [
+        line(rows[0] as string[]),
+        widths.map((w) => '-'.repeat(w)).join('  '),
+        ...rows.slice(1).map(line),
+      ].join('\n');
     }
     case 'details':
       return `${b.summary}\n${b.body.toText()}`;

@@ -41,7 +41,10 @@ export class TerminalPlatform extends BasePlatform {
 
   writeSummary(summary: Summary): void {
     if (this.env.KILN_SUMMARY_FILE)
-      appendFileSync(resolve(this.workspace, this.env.KILN_SUMMARY_FILE), this.redactor.redact(summary.toMarkdown()) + '\n');
+      appendFileSync(
+        resolve(this.workspace, this.env.KILN_SUMMARY_FILE),
+        this.redactor.redact(summary.toMarkdown()) + '\n',
+      );
     if (!this.json) process.stdout.write('\n' + summary.toText() + '\n');
     else process.stderr.write('\n' + summary.toText() + '\n');
   }

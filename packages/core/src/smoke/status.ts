@@ -32,7 +32,8 @@ export function parseStatusExpectation(text: string): StatusExpectation | string
     }
   }
   for (const [lo, hi] of ranges)
-    if (lo < 100 || hi > 599) return `status codes are between 100 and 599 (got ${lo === hi ? lo : `${lo}-${hi}`})`;
+    if (lo < 100 || hi > 599)
+      return `status codes are between 100 and 599 (got ${lo === hi ? lo : `${lo}-${hi}`})`;
   return {
     text: parts.join(','),
     matches: (s) => ranges.some(([lo, hi]) => s >= lo && s <= hi),

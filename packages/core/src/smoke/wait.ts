@@ -78,7 +78,9 @@ async function probe(r: UrlResult, o: UrlWaitOptions, timeoutMs: number, started
       r.passed = true;
       r.reason = undefined;
       r.passedAfterMs = now() - started;
-      o.log.info(`✓ ${r.url} answered ${res.status} in ${formatDuration(r.latencyMs)} (attempt ${r.attempts})`);
+      o.log.info(
+        `✓ ${r.url} answered ${res.status} in ${formatDuration(r.latencyMs)} (attempt ${r.attempts})`,
+      );
     } else {
       const body = snippet(await res.text().catch(() => ''));
       r.reason = `HTTP ${res.status}, expected ${o.expect.text}`;
