@@ -36,15 +36,24 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     const results = JSON.parse(r.outputs.get('results') as string);
     expect(results).toEqual([
       expect.objectContaining({
-        url: `${srv.url}/health`,
-        passed: true,
+        name: `${srv.url}/health`,
+        verdict: 'pass',
         attempts: 1,
         status: 200,
         reason: null,
       }),
     ]);
+    expect(r.outputs.get('passed')).toBe('1');
+    expect(r.outputs.get('failed')).toBe('0');
+    expect(r.outputs.get('errors')).toBe('0');
+    expect(r.outputs.get('report')).toBe('kiln-reports/smoke-test.json');
+    const report = JSON.parse(readFileSync(join(r.workspace, 'kiln-reports/smoke-test.json'), 'utf8'));
+    expect(report).toMatchObject({ verdict: 'pass', counts: { checks: 1, passed: 1 } });
+    expect(readFileSync(join(r.workspace, 'kiln-reports/smoke-test.junit.xml'), 'utf8')).toContain(
+      'tests="1" failures="0"',
+    );
     expect(r.summary).toContain('## Smoke test: ✅ pass');
-    expect(r.summary).toContain('| URL | Result | Status | Latency | Attempts | Reason |');
+    expect(r.summary).toContain('| Check | Verdict | Status | Latency | Attempts | Reason |');
     expect(r.summary).toContain(`| ${srv.url}/health | ✅ pass | 200 |`);
     expect(r.commands.filter((c) => c.command === 'error')).toEqual([]);
   });
@@ -55,7 +64,7 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     expect(r.exitCode).toBe(0);
     expect(r.outputs.get('verdict')).toBe('pass');
     expect(r.outputs.get('attempts')).toBe('3');
-    expect(r.stdout).toContain('HTTP 503, expected 200-299');
+    expect(r.stdout).toContain('status 503, expected 200-299 — retrying in 50ms');
   });
 
   test('an unexpected status until the deadline fails: exit 1, verdict fail, error annotation', async () => {
@@ -67,11 +76,11 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     expect(r.outputs.get('verdict')).toBe('fail');
     const errors = r.commands.filter((c) => c.command === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]?.message).toContain(`${srv.url}/missing (HTTP 404, expected 200-299)`);
+    expect(errors[0]?.message).toContain(`${srv.url}/missing: status 404, expected 200-299`);
     expect(r.summary).toContain('❌ fail');
     // The healthy URL is not asked again once it passed.
     const results = JSON.parse(r.outputs.get('results') as string);
-    expect(results[0]).toMatchObject({ passed: true, attempts: 1 });
+    expect(results[0]).toMatchObject({ verdict: 'pass', attempts: 1 });
     expect(results[1].attempts).toBeGreaterThan(1);
   });
 
@@ -109,13 +118,14 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     );
   });
 
-  test('a refused connection is reported with its reason', async () => {
+  test('a refused connection is an error (exit 2), reported with its reason', async () => {
     const port = await closedPort();
     const r = await runAction('smoke-test', {
       node,
       with: { url: `http://127.0.0.1:${port}/`, interval: '50ms', deadline: '200ms' },
     });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
+    expect(r.outputs.get('verdict')).toBe('error');
     expect(JSON.parse(r.outputs.get('results') as string)[0].reason).toContain('connection refused');
   });
 
@@ -124,10 +134,14 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     const r = await runAction('smoke-test', {
       node,
       with: { url: `${srv.url}/never`, interval: '200ms', deadline: '30s' },
-      signalWhen: { text: 'not ready', signal: 'SIGTERM' },
+      signalWhen: { text: 'retrying in', signal: 'SIGTERM' },
     });
     expect(r.exitCode).toBe(143);
     expect(r.stdout).toContain('smoke-test was cancelled (SIGTERM)');
+    // What finished is still reported.
+    const report = JSON.parse(readFileSync(join(r.workspace, 'kiln-reports/smoke-test.json'), 'utf8'));
+    expect(report.checks[0]).toMatchObject({ verdict: 'cancelled' });
+    expect(r.outputs.get('verdict')).toBe('error');
   });
 });
 
@@ -150,8 +164,10 @@ describe('the kiln CLI bundle', () => {
     expect(dotenv).toMatch(/^VERDICT=pass$/m);
     expect(dotenv).toMatch(/^ATTEMPTS=1$/m);
     expect(dotenv).toMatch(/^DURATION_MS=\d+$/m);
-    expect(dotenv).toMatch(/^RESULTS=\[\{"url":/m);
-    expect(readFileSync(join(dir, 'kiln-summary.md'), 'utf8')).toContain('| URL | Result |');
+    expect(dotenv).toMatch(/^RESULTS=\[\{"name":/m);
+    expect(dotenv).toMatch(/^JUNIT=kiln-reports\/smoke-test\.junit\.xml$/m);
+    expect(existsSync(join(dir, 'kiln-reports/smoke-test.junit.xml'))).toBe(true);
+    expect(readFileSync(join(dir, 'kiln-summary.md'), 'utf8')).toContain('| Check | Verdict |');
     expect(r.stdout).toContain('Smoke test: ✅ pass');
   });
 
@@ -159,7 +175,7 @@ describe('the kiln CLI bundle', () => {
     const r = await runNode([cli, 'smoke-test', '--json'], { env: env({ KILN_URL: `${srv.url}/health` }) });
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'pass', attempts: '1' });
-    expect(r.stderr).toContain('answered 200');
+    expect(r.stderr).toContain(`✓ ${srv.url}/health: pass (200`);
   });
 
   test('a flag overrides the KILN_* variable', async () => {

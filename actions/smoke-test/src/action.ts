@@ -1,86 +1,144 @@
 /**
- * smoke-test (first form): wait until every URL answers with an expected status, or the deadline passes.
+ * smoke-test: the post-deploy verdict. A checks file (or the one-line `url` form) is validated, run under one
+ * deadline, and reported as pass / fail / error with a JSON report, a JUnit file and a summary.
  * The declaration below is the single source of the action's inputs and outputs.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import {
   defineAction,
   defineActionRunner,
+  fillSummary,
   formatDuration,
   InputError,
+  jsonReport,
+  junitReport,
+  KILN_VERSION,
+  loadPlan,
   parseStatusExpectation,
-  waitForUrls,
+  runPlan,
+  terminalTable,
+  urlPlan,
+  type PlanDefaults,
 } from '@kiln/core';
 
 export const spec = defineAction({
   name: 'smoke-test',
   title: 'Kiln smoke-test',
   description:
-    'Verify a deployment: poll one or more URLs until each answers with an expected status, within one deadline.',
+    'Verify a deployment: run HTTP and command checks (status, headers, body, JSONPath, latency, TLS expiry, thresholds) and give a pass/fail/error verdict.',
   branding: { icon: 'check-circle', color: 'orange' },
   inputs: {
+    checks: {
+      type: 'path',
+      description:
+        'Checks file (YAML or JSON): wait phase, checks, captures, sample, thresholds, verdict rules.',
+    },
     url: {
       type: 'list',
       items: 'url',
-      required: true,
-      description: 'URL(s) to check, one per line or comma-separated. Every one must pass.',
+      description:
+        'The one-line form: URL(s) that must answer with `expect-status`, retried every `interval` until the deadline. One per line or comma-separated.',
     },
     'expect-status': {
       type: 'string',
       default: '200-299',
       placeholder: 'codes',
-      description: 'Expected HTTP status: codes, ranges or classes, e.g. `200`, `200-299`, `2xx`, `200,301`.',
+      description:
+        'Expected HTTP status where a check does not say: codes, ranges or classes, e.g. `200`, `200-299`, `2xx`, `200,301`.',
     },
-    timeout: { type: 'duration', default: '10s', min: 1, description: 'Timeout of each request.' },
+    timeout: { type: 'duration', default: '10s', min: 1, description: 'Default timeout of each request.' },
     deadline: {
       type: 'duration',
-      default: '2m',
+      default: '5m',
       min: 0,
-      description: 'Overall deadline: keep retrying until every URL passes or this much time has passed.',
+      description:
+        'One deadline for everything: no attempt starts after it (one in flight may finish within its own timeout).',
     },
-    interval: { type: 'duration', default: '5s', min: 0, description: 'Pause between rounds of attempts.' },
-    headers: {
+    interval: {
+      type: 'duration',
+      default: '5s',
+      min: 0,
+      description: 'Pause between attempts of the one-line form, and the default `retryInterval` of checks.',
+    },
+    concurrency: {
+      type: 'integer',
+      default: '8',
+      min: 1,
+      max: 256,
+      description: 'Checks run at the same time.',
+    },
+    vars: {
       type: 'map',
-      description: 'Extra request headers, one `Name=value` per line.',
+      description: 'Variables for `${NAME}` in the checks file, one `NAME=value` per line.',
     },
+    'secret-vars': {
+      type: 'map',
+      secret: true,
+      description:
+        'Like `vars`, for secrets (tokens, passwords): every value is masked in logs, outputs and reports.',
+    },
+    headers: { type: 'map', description: 'Headers added to every request, one `Name=value` per line.' },
     'basic-auth': {
       type: 'string',
       secret: true,
       placeholder: 'user:password',
       pattern: /^[^:]+:.*$/s,
       patternDescription: 'user:password',
-      description: 'HTTP basic credentials as `user:password` (masked in every log and file).',
+      description: 'HTTP basic credentials for every request, as `user:password` (masked).',
     },
-    'bearer-token': {
-      type: 'string',
-      secret: true,
-      description: 'Bearer token sent as `Authorization: Bearer <token>` (masked in every log and file).',
-    },
+    'bearer-token': { type: 'string', secret: true, description: 'Bearer token for every request (masked).' },
     'follow-redirects': { type: 'boolean', default: 'false', description: 'Follow HTTP redirects.' },
     insecure: {
       type: 'boolean',
       default: 'false',
       description: 'Skip TLS certificate verification (self-signed test environments only).',
     },
+    'report-dir': {
+      type: 'path',
+      mustExist: false,
+      default: 'kiln-reports',
+      description: 'Where `smoke-test.json` and `smoke-test.junit.xml` are written (created if missing).',
+    },
   },
   outputs: {
-    verdict: { description: '`pass` when every URL answered as expected before the deadline, else `fail`.' },
-    attempts: { description: 'Requests made in total.' },
-    'duration-ms': { description: 'Wall time of the whole check, in milliseconds.' },
+    verdict: { description: '`pass`, `fail` (a check or threshold failed) or `error` (no usable answer).' },
+    passed: { description: 'Checks that passed.' },
+    failed: { description: 'Checks that failed an assertion.' },
+    errors: {
+      description:
+        'Checks with no usable answer (connection, timeout, TLS, command could not run) or cancelled.',
+    },
+    skipped: { description: 'Checks not run (wait phase failed, or a capture they need was missing).' },
+    attempts: { description: 'HTTP requests and commands run in total, retries and sample included.' },
+    'duration-ms': { description: 'Wall time of the whole smoke test, in milliseconds.' },
+    report: { description: 'Path of the JSON report.' },
+    junit: { description: 'Path of the JUnit XML report (for GitLab `artifacts:reports:junit`).' },
     results: {
-      description: 'JSON array, one object per URL: url, passed, attempts, status, latencyMs, reason.',
+      description: 'JSON array, one object per check: name, verdict, status, latencyMs, attempts, reason.',
     },
   },
 });
 
+const EXIT: Record<string, number> = { pass: 0, fail: 1, error: 2 };
+
 export const action = defineActionRunner({
   spec,
   async main({ inputs, log, signal, summary, setOutput, platform }) {
-    const expect = parseStatusExpectation(inputs['expect-status']);
-    if (typeof expect === 'string')
-      throw new InputError('expect-status', `${JSON.stringify(inputs['expect-status'])}: ${expect}.`);
+    const expectStatus = parseStatusExpectation(inputs['expect-status']);
+    if (typeof expectStatus === 'string')
+      throw new InputError('expect-status', `${JSON.stringify(inputs['expect-status'])}: ${expectStatus}.`);
+    if (!inputs.checks && inputs.url.length === 0)
+      throw new InputError(
+        'checks',
+        'is required unless url is given; expected a checks file or one or more URLs.',
+      );
+    if (inputs.checks && inputs.url.length)
+      throw new InputError('url', 'cannot be combined with checks; put the URLs in the checks file instead.');
     if (inputs['basic-auth'] && inputs['bearer-token'])
       throw new InputError('bearer-token', 'cannot be combined with basic-auth; expected only one of them.');
 
+    for (const v of Object.values(inputs['secret-vars'])) platform.setSecret(v);
     const headers: Record<string, string> = { ...inputs.headers };
     if (inputs['basic-auth']) {
       const encoded = Buffer.from(inputs['basic-auth']).toString('base64');
@@ -90,67 +148,93 @@ export const action = defineActionRunner({
     if (inputs['bearer-token']) headers.authorization = `Bearer ${inputs['bearer-token']}`;
     if (inputs.insecure) log.warning('TLS certificate verification is off (insecure: true).');
 
-    log.info(
-      `Checking ${inputs.url.length} URL(s), expecting ${expect.text}; deadline ${formatDuration(inputs.deadline)}, ` +
-        `request timeout ${formatDuration(inputs.timeout)}, interval ${formatDuration(inputs.interval)}.`,
-    );
-    const result = await waitForUrls({
-      urls: inputs.url,
-      expect,
+    const lookup = (name: string) => inputs.vars[name] ?? inputs['secret-vars'][name] ?? platform.env[name];
+    const defaults: PlanDefaults = {
       timeoutMs: inputs.timeout,
-      deadlineMs: inputs.deadline,
-      intervalMs: inputs.interval,
+      expectStatus,
       headers,
       followRedirects: inputs['follow-redirects'],
       insecure: inputs.insecure,
-      signal,
+      retryIntervalMs: inputs.interval,
+      isDefined: (name) => lookup(name) !== undefined,
+    };
+    const plan = inputs.checks
+      ? loadPlan(inputs.checks, defaults, relative(platform.workspace, inputs.checks) || inputs.checks)
+      : urlPlan(inputs.url, defaults, inputs.interval);
+    if (plan.checks.some((c) => c.request?.insecure) && !inputs.insecure)
+      log.warning('Some checks skip TLS certificate verification (insecure: true in the checks file).');
+
+    log.info(
+      `Running ${plan.checks.length} check(s) from ${plan.source}${plan.wait ? ' after a wait phase' : ''}; ` +
+        `deadline ${formatDuration(inputs.deadline)}, concurrency ${inputs.concurrency}.`,
+    );
+    const result = await runPlan(plan, {
+      concurrency: inputs.concurrency,
+      deadlineMs: inputs.deadline,
+      vars: lookup,
+      onSensitiveValue: (v) => platform.setSecret(v),
       log,
+      signal,
+      cwd: platform.workspace,
+      env: platform.env,
     });
 
-    const verdict = result.passed ? 'pass' : 'fail';
-    setOutput('verdict', verdict);
-    setOutput('attempts', result.attempts);
+    // Reports first: they are what a person opens when the verdict is not pass.
+    const reportPath = join(inputs['report-dir'], 'smoke-test.json');
+    const junitPath = join(inputs['report-dir'], 'smoke-test.junit.xml');
+    mkdirSync(dirname(reportPath), { recursive: true });
+    writeFileSync(
+      reportPath,
+      platform.redactor.redact(jsonReport(result, { source: plan.source, kilnVersion: KILN_VERSION })),
+    );
+    writeFileSync(junitPath, platform.redactor.redact(junitReport(result)));
+
+    setOutput('verdict', result.verdict);
+    setOutput('passed', result.passed);
+    setOutput('failed', result.failed);
+    setOutput('errors', result.errors);
+    setOutput('skipped', result.skipped);
+    setOutput(
+      'attempts',
+      result.requests + result.checks.filter((c) => c.kind === 'command').reduce((n, c) => n + c.attempts, 0),
+    );
     setOutput('duration-ms', Math.round(result.durationMs));
+    // Paths inside the workspace are given relative to it (what GitLab artifacts and later steps expect).
+    const shown = (p: string) =>
+      relative(platform.workspace, p).startsWith('..') ? p : relative(platform.workspace, p);
+    setOutput('report', shown(reportPath));
+    setOutput('junit', shown(junitPath));
     setOutput(
       'results',
       JSON.stringify(
-        result.results.map((r) => ({
-          url: r.url,
-          passed: r.passed,
-          attempts: r.attempts,
-          status: r.status ?? null,
-          latencyMs: r.latencyMs === undefined ? null : Math.round(r.latencyMs),
-          reason: r.reason ?? null,
+        result.checks.map((c) => ({
+          name: c.name,
+          verdict: c.verdict,
+          status: c.status ?? c.exitCode ?? null,
+          latencyMs: c.latencyMs === undefined ? null : Math.round(c.latencyMs),
+          attempts: c.attempts,
+          reason: c.reason ?? null,
         })),
       ),
     );
 
-    summary.heading(`Smoke test: ${verdict === 'pass' ? '✅ pass' : '❌ fail'}`);
-    summary.paragraph(
-      `${result.results.filter((r) => r.passed).length}/${result.results.length} URL(s) passed in ` +
-        `${formatDuration(result.durationMs)} with ${result.attempts} request(s); expected status ${expect.text}.`,
-    );
-    summary.table(
-      ['URL', 'Result', 'Status', 'Latency', 'Attempts', 'Reason'],
-      result.results.map((r) => [
-        r.url,
-        r.passed ? '✅ pass' : '❌ fail',
-        r.status,
-        r.latencyMs === undefined ? '' : formatDuration(r.latencyMs),
-        r.attempts,
-        r.reason ?? (r.passedAfterMs !== undefined ? `ready after ${formatDuration(r.passedAfterMs)}` : ''),
-      ]),
-    );
+    if (platform.kind === 'terminal') {
+      const env = platform.env;
+      const color = !env.NO_COLOR && (!!env.FORCE_COLOR || (process.stderr.isTTY ?? false));
+      log.info('\n' + terminalTable(result, color));
+      if (env.KILN_SUMMARY_FILE) fillSummary(summary, result, plan.source);
+    } else fillSummary(summary, result, plan.source);
 
-    if (!result.passed) {
-      const failing = result.results.filter((r) => !r.passed);
-      log.error(
-        `Smoke test failed after ${formatDuration(result.durationMs)}: ` +
-          failing.map((r) => `${r.url} (${r.reason ?? 'no answer'})`).join('; '),
-      );
-      return 1;
-    }
-    log.info(`Smoke test passed in ${formatDuration(result.durationMs)}.`);
-    return 0;
+    const notPassed = result.checks.filter((c) => c.verdict === 'fail' || c.verdict === 'error');
+    const detail = notPassed.length
+      ? ` — ${notPassed
+          .slice(0, 5)
+          .map((c) => `${c.name}: ${c.reason ?? c.verdict}`)
+          .join('; ')}${notPassed.length > 5 ? `; and ${notPassed.length - 5} more` : ''}`
+      : '';
+    const line = `Smoke test ${result.verdict}: ${result.reason} (${formatDuration(result.durationMs)})${detail}`;
+    if (result.verdict === 'pass') log.info(line);
+    else log.error(line);
+    return EXIT[result.verdict];
   },
 });

@@ -22,4 +22,11 @@ export * from './image/reference.js';
 export * from './util/duration.js';
 export * from './util/sleep.js';
 export * from './smoke/status.js';
-export * from './smoke/wait.js';
+export * from './smoke/predicate.js';
+export * from './smoke/vars.js';
+export * from './smoke/thresholds.js';
+export * from './smoke/plan.js';
+export * from './smoke/engine.js';
+export * from './smoke/report.js';
+/** Marathon (deploy-marathon): one namespace, so its names never collide with other domains'. */
+export * as marathon from './marathon/index.js';

@@ -129,7 +129,12 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
     }
     if (def.spec.post) platform.saveState('isPost', 'true');
     const code = (await def.main(ctx)) ?? 0;
-    return receivedSignal ? (SIGNAL_EXIT[receivedSignal] ?? 1) : code;
+    if (receivedSignal) {
+      // The action wound down by itself (and reported what finished): still a cancellation.
+      log.error(`${def.spec.name} was cancelled (${receivedSignal}).`);
+      return SIGNAL_EXIT[receivedSignal] ?? 1;
+    }
+    return code;
   } catch (e) {
     if (receivedSignal || e instanceof CancelledError) {
       const sig =
