@@ -1,0 +1,229 @@
+/**
+ * `openImageSource(spec)`: parses a source spec the way skopeo names transports and opens the image.
+ *
+ *     oci:<dir>[:<ref>]                 an OCI image layout directory; <ref> is an org.opencontainers.image.ref.name
+ *                                       (or @sha256:… for an index.json entry by digest)
+ *     oci-archive:<file>[:<ref>]        the same, as a tar (or tar.gz) archive
+ *     docker-archive:<file>[:<ref>]     a `docker save` archive; <ref> is name:tag (RepoTags) or @N (its index)
+ *     <path>                            a directory with an oci-layout file, or an archive of either kind,
+ *                                       detected by content
+ *
+ * As in skopeo, the path ends at the first `:` after the transport, so a ref may contain colons (`app:1`) and a
+ * path may not. Uncompressed archives are indexed in place (entries streamed by offset, nothing extracted); a
+ * gzip-compressed archive is first decompressed to a temp file, removed by `close()`.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, open as openFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { ConfigurationError } from '../../errors.js';
+import type { Logger } from '../../platform/types.js';
+import { openDockerArchive } from './docker-archive.js';
+import { OciImageSource, REF_NAME_ANNOTATION, readOciLayout, selectByRefName } from './oci.js';
+import { DirStore, TarStore } from './store.js';
+import { indexTar } from './tar.js';
+import type { ImageSource, OpenImageSourceOptions } from './types.js';
+
+/** A parsed source spec. `transport: 'path'` means a bare path whose kind is detected from its content. */
+export interface ImageSourceSpec {
+  transport: 'oci' | 'oci-archive' | 'docker-archive' | 'path';
+  path: string;
+  ref?: string;
+}
+
+const EXPECTED =
+  "expected 'oci:<dir>[:<ref>]', 'oci-archive:<file>[:<ref>]', 'docker-archive:<file>[:<name:tag>|:@<index>]' or a path";
+
+/** skopeo transports that name something other than local files. */
+const OTHER_TRANSPORTS = new Set([
+  'docker',
+  'docker-daemon',
+  'containers-storage',
+  'dir',
+  'ostree',
+  'sif',
+  'tarball',
+  'atomic',
+  'http',
+  'https',
+]);
+
+/** Parses a source spec (no file system access). Throws a {@link ConfigurationError} for a malformed one. */
+export function parseImageSourceSpec(spec: string): ImageSourceSpec {
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw new ConfigurationError(`empty image source; ${EXPECTED}`);
+  const m = /^([a-z][a-z0-9-]*):(.*)$/s.exec(spec);
+  if (m && (m[1] === 'oci' || m[1] === 'oci-archive' || m[1] === 'docker-archive')) {
+    const rest = m[2]!;
+    const colon = rest.indexOf(':');
+    const path = colon === -1 ? rest : rest.slice(0, colon);
+    const ref = colon === -1 ? undefined : rest.slice(colon + 1);
+    if (path === '')
+      throw new ConfigurationError(`image source '${spec}' has no path after '${m[1]}:'; ${EXPECTED}`);
+    return { transport: m[1], path, ref: ref === '' ? undefined : ref };
+  }
+  if (m && OTHER_TRANSPORTS.has(m[1]!)) {
+    throw new ConfigurationError(
+      `image source '${spec}': the '${m[1]}:' transport is not a local image file; ${EXPECTED}`,
+    );
+  }
+  return { transport: 'path', path: spec };
+}
+
+/** Stat that says "missing" instead of throwing. */
+async function statOrUndefined(path: string) {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (err as NodeJS.ErrnoException).code === 'ENOTDIR'
+    ) {
+      return undefined;
+    }
+    throw new ConfigurationError(`cannot read '${path}': ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** An indexed archive, and how to release it. */
+interface OpenedArchive {
+  store: TarStore;
+  cleanup: () => Promise<void>;
+}
+
+/** Indexes an archive; a gzip one is decompressed to a temp file first. */
+async function openArchive(file: string, opts: OpenImageSourceOptions): Promise<OpenedArchive> {
+  const head = Buffer.alloc(6);
+  const fh = await openFile(file, 'r').catch((err: Error) => {
+    throw new ConfigurationError(`cannot open archive '${file}': ${err.message}`, { cause: err });
+  });
+  try {
+    await fh.read(head, 0, 6, 0);
+  } finally {
+    await fh.close();
+  }
+  const compression =
+    head.readUInt32BE(0) === 0x28b52ffd
+      ? 'zstd'
+      : head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
+        ? 'xz'
+        : head.subarray(0, 3).toString('latin1') === 'BZh'
+          ? 'bzip2'
+          : undefined;
+  if (compression) {
+    throw new ConfigurationError(
+      `archive '${file}' is ${compression}-compressed; only tar and gzip tar are supported`,
+    );
+  }
+  if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+    return { store: new TarStore(await indexTar(file)), cleanup: async () => undefined };
+  }
+  const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'kiln-image-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    const tar = join(dir, 'archive.tar');
+    const started = Date.now();
+    try {
+      await pipeline(createReadStream(file), createGunzip(), createWriteStream(tar));
+    } catch (err) {
+      throw new ConfigurationError(`cannot decompress gzip archive '${file}': ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    opts.logger?.debug(`decompressed '${file}' to ${tar} in ${Date.now() - started} ms`);
+    return { store: new TarStore(await indexTar(tar, file)), cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Opens an OCI layout read through `store` (a directory or an archive). */
+async function openOci(
+  kind: 'oci-layout' | 'oci-archive',
+  store: DirStore | TarStore,
+  location: string,
+  ref: string | undefined,
+  logger: Logger | undefined,
+  onClose?: () => Promise<void>,
+): Promise<ImageSource> {
+  const where = kind === 'oci-layout' ? `OCI layout '${location}'` : `OCI archive '${location}'`;
+  const layout = await readOciLayout(store, where);
+  const root = selectByRefName(layout, ref, where);
+  const name = ref ?? root.annotations?.[REF_NAME_ANNOTATION];
+  logger?.debug(`${where}: selected ${root.mediaType} ${root.digest}${name ? ` ('${name}')` : ''}`);
+  return new OciImageSource(
+    kind,
+    store,
+    root,
+    `${kind}:${location}${name ? `:${name}` : ''}`,
+    logger,
+    onClose,
+  );
+}
+
+/**
+ * Opens the image a spec names (see the module comment for the forms). Errors are {@link ConfigurationError}s
+ * that say what is missing or wrong and what is available. Call `close()` on the result when done.
+ */
+export async function openImageSource(spec: string, opts: OpenImageSourceOptions = {}): Promise<ImageSource> {
+  const parsed = parseImageSourceSpec(spec);
+  let path = resolve(parsed.path);
+  let ref = parsed.ref;
+  let st = await statOrUndefined(path);
+  if (!st && parsed.transport === 'path' && parsed.path.includes(':')) {
+    // A bare '<path>:<ref>': the path ends at the first colon, as with the transports.
+    const colon = parsed.path.indexOf(':');
+    const candidate = resolve(parsed.path.slice(0, colon));
+    const candidateStat = parsed.path.slice(0, colon) ? await statOrUndefined(candidate) : undefined;
+    if (candidateStat) {
+      path = candidate;
+      ref = parsed.path.slice(colon + 1) || undefined;
+      st = candidateStat;
+    }
+  }
+  if (!st) throw new ConfigurationError(`image source '${spec}': '${path}' does not exist`);
+  const logger = opts.logger;
+
+  if (parsed.transport === 'oci' || (parsed.transport === 'path' && st.isDirectory())) {
+    if (!st.isDirectory()) {
+      throw new ConfigurationError(
+        `image source '${spec}': '${path}' is a file, not an OCI layout directory (for an archive use 'oci-archive:' or 'docker-archive:')`,
+      );
+    }
+    return openOci('oci-layout', new DirStore(path), path, ref, logger);
+  }
+  if (!st.isFile()) throw new ConfigurationError(`image source '${spec}': '${path}' is not a regular file`);
+
+  const archive = await openArchive(path, opts);
+  try {
+    const { store } = archive;
+    const isOci = (await store.has('oci-layout')) || (await store.has('index.json'));
+    const isDocker = await store.has('manifest.json');
+    let transport = parsed.transport;
+    if (transport === 'path') {
+      if (isDocker) transport = 'docker-archive';
+      else if (isOci) transport = 'oci-archive';
+      else {
+        throw new ConfigurationError(
+          `image source '${spec}': '${path}' is neither an OCI archive (no oci-layout / index.json) nor a docker archive (no manifest.json)`,
+        );
+      }
+      logger?.debug(`'${path}' detected as ${transport}`);
+    }
+    if (transport === 'oci-archive') {
+      if (!isOci && isDocker) {
+        throw new ConfigurationError(
+          `image source '${spec}': '${path}' is a docker archive, not an OCI archive; use 'docker-archive:${path}'`,
+        );
+      }
+      return await openOci('oci-archive', store, path, ref, logger, archive.cleanup);
+    }
+    return await openDockerArchive(store, path, ref, { logger, onClose: archive.cleanup });
+  } catch (err) {
+    await archive.cleanup();
+    throw err;
+  }
+}
