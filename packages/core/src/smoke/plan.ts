@@ -139,8 +139,13 @@ class PlanErrors {
 // ---------------------------------------------------------------------------------------------------------
 // Schema errors → one clear message
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSchema = ajv.compile(checksFileSchema);
+// Compiled on first use: start-up (and the one-line form) never pays for it.
+let validator: ReturnType<Ajv['compile']> | undefined;
+function validateSchema(data: unknown): { ok: boolean; errors: ErrorObject[] } {
+  validator ??= new Ajv({ allErrors: true, strict: false }).compile(checksFileSchema);
+  const ok = validator(data) as boolean;
+  return { ok, errors: validator.errors ?? [] };
+}
 
 const KNOWN_KEYS: Record<string, string[]> = {
   '': Object.keys(checksFileSchema.properties),
@@ -433,8 +438,9 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
       [],
       'expected a mapping with a `checks:` list (see the checks-file reference in the README)',
     );
-  if (!validateSchema(data)) {
-    const picked = pickError(validateSchema.errors ?? []);
+  const validation = validateSchema(data);
+  if (!validation.ok) {
+    const picked = pickError(validation.errors);
     const { path, message } = describeSchemaError(picked);
     throw errs.at(path, message, picked.keyword === 'additionalProperties');
   }
