@@ -236,3 +236,13 @@ describe('malformed checks files', () => {
   test('at least 15 distinct mistakes are covered', () =>
     expect(new Set(cases.map((c) => c[2].source)).size).toBeGreaterThanOrEqual(15));
 });
+
+describe('the example checks files users copy', () => {
+  test.each(['workflows-examples/smoke/qa.yml'])('%s is valid', async (file) => {
+    const { loadPlan } = await import('../../packages/core/src/smoke/plan.js');
+    const { repoRoot } = await import('../harness/runner.js');
+    const plan = loadPlan(`${repoRoot}/${file}`, { ...defaults, isDefined: () => true }, file);
+    expect(plan.checks.length).toBeGreaterThan(0);
+    expect(plan.wait).toBeDefined();
+  });
+});
