@@ -19,6 +19,8 @@ export * from './exec/exec.js';
 export * from './http/http.js';
 export * from './http/proxy.js';
 export * from './image/reference.js';
+export * from './image/source/index.js';
+export * from './registry/index.js';
 export * from './util/duration.js';
 export * from './util/sleep.js';
 export * from './smoke/status.js';
@@ -28,5 +30,3 @@ export * from './smoke/thresholds.js';
 export * from './smoke/plan.js';
 export * from './smoke/engine.js';
 export * from './smoke/report.js';
-/** Marathon (deploy-marathon): one namespace, so its names never collide with other domains'. */
-export * as marathon from './marathon/index.js';

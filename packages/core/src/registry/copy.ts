@@ -1,0 +1,587 @@
+/**
+ * The copy / promote / push engine: put an image under one or more destination references, byte for byte
+ * (same digest), without rebuilding and with as little traffic as the registries allow.
+ *
+ * The image comes from an {@link ImageContentSource}: a registry repository ({@link registrySource}, used by
+ * {@link copyImage} for promote) or local files such as an OCI layout or an archive ({@link localImageSource},
+ * for push-registry). For each copy:
+ *
+ * 1. Resolve the source to exact root manifest bytes and a digest (a reference's digest wins over its tag).
+ *    With `expectedDigest`, refuse when the source moved.
+ * 2. Inspect every destination first (HEAD of the target tag): the same digest already there means
+ *    `unchanged` and no write at all (ECR's immutable tags reject even an identical re-push); a different digest
+ *    is refused unless `allowOverwrite`. Any refusal stops the copy before anything is written anywhere.
+ * 3. Content, for each destination repository (once, shared by destinations in the same repository):
+ *    - the source's own repository: nothing (a retag is one manifest PUT: GET source + HEAD target + PUT =
+ *      3 requests);
+ *    - another repository of the source's registry: mount every blob from the source repository (no layer
+ *      bytes move); a mount answered with an upload session, or refused (401/403/404), falls back to an upload;
+ *    - anywhere else: HEAD each blob, stream the missing ones from the source into the destination.
+ *    For an index, every child manifest (all platforms, nested indexes too) is pushed by digest after its
+ *    blobs. Blob transfers share the client's concurrency limit.
+ * 4. Tags last: only when every destination has all of its content are the root manifests PUT under their tags
+ *    (a destination without a tag gets the root by digest only). The digest the registry reports (or a HEAD
+ *    when it reports none) must equal the source digest. A failure in step 3 leaves every tag untouched, so
+ *    no tag ever points at an incomplete image.
+ * 5. Optionally referrers (signatures, attestations) of a registry source: best effort, a warning when they
+ *    cannot be copied.
+ *
+ * `dryRun` does steps 1-2 and the read-only part of 3 (blob HEADs) and reports what would happen.
+ */
+import type { Readable } from 'node:stream';
+import { ConfigurationError, errorMessage } from '../errors.js';
+import { formatReference, isDigest, type ImageReference } from '../image/reference.js';
+import type { Logger } from '../platform/types.js';
+import type { RequestStats } from './auth.js';
+import { RegistryClient, type RegistryClientOptions } from './client.js';
+import { digestLike, isVerifiableDigest, shortDigest } from './digest.js';
+import { DigestMismatchError, findCause, RegistryError } from './errors.js';
+import { parseManifest, platformString, type Manifest } from './manifest.js';
+import { OCI_INDEX } from './media-types.js';
+import { formatBytes } from './progress.js';
+import { referrersTag, type ReferrersResult } from './referrers.js';
+import { repositoryScope } from './scopes.js';
+import type { CallContext } from './transport.js';
+import { ImageTreeLoader, type ImageNode } from './tree.js';
+import { repositoryPath, type Descriptor, type RepositoryRef } from './types.js';
+
+export type CopyAction = 'pushed' | 'unchanged' | 'would-push';
+
+/** What happened at one destination. In a dry run, the counts are what would happen. */
+export interface DestinationResult {
+  /** The destination, canonical: 'ghcr.io/org/app:1.2.3' (or '…@sha256:…' without a tag). */
+  ref: string;
+  /** The digest now at the destination (always the source digest). */
+  digest: string;
+  action: CopyAction;
+  /** The digest the destination tag held before, when it held another one (only with allowOverwrite). */
+  previousDigest?: string;
+  blobsMounted: number;
+  blobsUploaded: number;
+  bytesUploaded: number;
+  /** Blobs already present at the destination. */
+  blobsSkipped: number;
+  /** Manifests PUT (child manifests, referrers and the root). */
+  manifestsPushed: number;
+  /** HTTP requests made for this destination (both registries; retries and token requests included). */
+  requests: number;
+  /** Referrers copied, when asked for. */
+  referrers?: { copied: number; via: 'api' | 'tag' | 'none' };
+}
+
+export interface CopyResult {
+  source: {
+    ref: string;
+    digest: string;
+    mediaType: string;
+    /** Platforms of an index ('linux/amd64', …); empty for a single image. */
+    platforms: string[];
+    /** Requests made to read the source (manifest, child manifests, referrers listing). */
+    requests: number;
+  };
+  destinations: DestinationResult[];
+  /** All requests of the copy. */
+  requests: number;
+}
+
+export interface CopyOptions {
+  /** The client to use; else one is made from `logger` and `clientOptions`. */
+  client?: RegistryClient;
+  logger?: Logger;
+  clientOptions?: Omit<RegistryClientOptions, 'logger'>;
+  /** Refuse when the source does not resolve to this digest (it moved since it was tested). */
+  expectedDigest?: string;
+  /** Replace a destination tag that holds another digest (default: refuse). */
+  allowOverwrite?: boolean;
+  /** Plan without writing. */
+  dryRun?: boolean;
+  /** Also copy the source's referrers (signatures, SBOMs), best effort (registry sources only). */
+  referrers?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A copy refused before anything was written: the source moved, or a destination holds another image. */
+export class CopyRefusedError extends ConfigurationError {
+  override readonly name = 'CopyRefusedError';
+  constructor(
+    message: string,
+    readonly reason: 'source-moved' | 'tag-exists' | 'digest-conflict',
+    readonly ref: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Some destinations failed; `results` holds what was done at the others. */
+export class CopyError extends Error {
+  override readonly name = 'CopyError';
+  constructor(
+    message: string,
+    readonly failures: Array<{ ref: string; error: Error }>,
+    readonly results: DestinationResult[],
+  ) {
+    super(message, { cause: failures[0]?.error });
+  }
+}
+
+/** Where the image comes from. */
+export interface ImageContentSource {
+  /** For messages: 'ghcr.io/org/app:1', 'oci-layout:/path:tag'. */
+  readonly display: string;
+  /** The registry repository the image lives in, when it does (enables retags and mounts). */
+  readonly repository?: RepositoryRef;
+  /** The root manifest (exact bytes, digest). */
+  resolve(ctx: CallContext): Promise<Manifest>;
+  /** A manifest by digest (a child of an index, a referrer), verified. */
+  manifest(digest: string, ctx: CallContext): Promise<Manifest>;
+  /** A fresh stream of a blob's bytes for every call (uploads verify the digest on the way). */
+  openBlob(blob: Descriptor, ctx: CallContext): Promise<Readable>;
+  /** Referrers of a manifest, when the source can list them. */
+  listReferrers?(digest: string, ctx: CallContext): Promise<ReferrersResult>;
+}
+
+/** An image in a registry repository, read through `client`. */
+export function registrySource(client: RegistryClient, ref: ImageReference): ImageContentSource {
+  const repo: RepositoryRef = { registry: ref.registry, repository: ref.repository };
+  return {
+    display: formatReference(ref),
+    repository: repo,
+    resolve: (ctx) => client.resolve(ref, ctx),
+    manifest: (digest, ctx) => client.limit(() => client.getManifest(repo, digest, ctx)),
+    openBlob: async (blob, ctx) => (await client.openBlob(repo, blob.digest, ctx)).stream,
+    listReferrers: (digest, ctx) => client.listReferrers(repo, digest, ctx),
+  };
+}
+
+/**
+ * The shape of a local image (core's `image/source` `ImageSource`: an OCI layout, an OCI or docker archive),
+ * described structurally so this module does not depend on how it is read.
+ */
+export interface LocalImage {
+  describe(): string;
+  rootManifest(): Promise<{ bytes: Buffer; digest: string; mediaType: string }>;
+  manifest(digest: string): Promise<{ bytes: Buffer; mediaType: string }>;
+  openBlob(digest: string): Promise<{ stream: NodeJS.ReadableStream; size: number }>;
+}
+
+function localManifest(where: string, bytes: Buffer, mediaType: string, digest: string): Manifest {
+  if (isVerifiableDigest(digest) && digestLike(bytes, digest) !== digest) {
+    throw new ConfigurationError(`${where}: manifest ${digest} does not match its content`);
+  }
+  let parsed;
+  try {
+    parsed = parseManifest(bytes, mediaType);
+  } catch (err) {
+    throw new ConfigurationError(`${where}: ${errorMessage(err)}`);
+  }
+  return { bytes, digest, mediaType: parsed.mediaType, size: bytes.length, parsed };
+}
+
+/** An image read from local files (see {@link LocalImage}), for push-registry. */
+export function localImageSource(image: LocalImage): ImageContentSource {
+  const display = image.describe();
+  return {
+    display,
+    resolve: async () => {
+      const m = await image.rootManifest();
+      return localManifest(display, m.bytes, m.mediaType, m.digest);
+    },
+    manifest: async (digest) => {
+      const m = await image.manifest(digest);
+      return localManifest(display, m.bytes, m.mediaType, digest);
+    },
+    openBlob: async (blob) => (await image.openBlob(blob.digest)).stream as Readable,
+  };
+}
+
+interface Job {
+  dst: ImageReference;
+  display: string;
+  /** Tag, or the digest for a destination without a tag. */
+  reference: string;
+  sameRepository: boolean;
+  /** The source is a repository of the destination's registry: blobs can be mounted from it. */
+  mountFrom?: string;
+  stats: RequestStats;
+  result: DestinationResult;
+  skip: boolean;
+}
+
+function memo<K, V>(map: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
+  let p = map.get(key);
+  if (!p) {
+    p = make();
+    map.set(key, p);
+  }
+  return p;
+}
+
+/** Runs `fn` on every item, waits for all, and throws the first error only once all have settled. */
+async function all<T>(items: readonly T[], fn: (item: T) => Promise<unknown>): Promise<void> {
+  const settled = await Promise.allSettled(items.map(fn));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+function clientFor(opts: CopyOptions): RegistryClient {
+  if (opts.client) return opts.client;
+  if (!opts.logger) throw new TypeError('copyImage/pushImage need a client or a logger');
+  return new RegistryClient({ ...opts.clientOptions, logger: opts.logger });
+}
+
+/**
+ * Promote: copies the image `src` names to every destination in `dsts` (see the module comment). Returns what
+ * was done per destination; throws {@link CopyRefusedError} for refusals, {@link RegistryError} or
+ * {@link CopyError} for failures (with several destinations, a CopyError lists each).
+ */
+export async function copyImage(
+  src: ImageReference,
+  dsts: readonly ImageReference[],
+  opts: CopyOptions = {},
+): Promise<CopyResult> {
+  const client = clientFor(opts);
+  return pushImage(registrySource(client, src), dsts, { ...opts, client });
+}
+
+/** Pushes the image of any {@link ImageContentSource} to every destination (see the module comment). */
+export async function pushImage(
+  source: ImageContentSource,
+  dsts: readonly ImageReference[],
+  opts: CopyOptions = {},
+): Promise<CopyResult> {
+  const client = clientFor(opts);
+  const log = client.logger;
+  const ctxBase = { signal: opts.signal };
+  if (dsts.length === 0) throw new ConfigurationError('nothing to copy to: no destination was given');
+  if (opts.expectedDigest !== undefined && !isDigest(opts.expectedDigest)) {
+    throw new ConfigurationError(
+      `the expected digest '${opts.expectedDigest}' is not a digest (sha256:<64 hex>)`,
+    );
+  }
+  const from = source.repository;
+
+  // One token per registry for the whole copy: push scopes of the destinations, pull of the source.
+  for (const dst of dsts) {
+    client.declareScopes(dst.registry, [repositoryScope(dst.repository, 'pull', 'push')]);
+    if (from && dst.registry === from.registry) {
+      client.declareScopes(dst.registry, [repositoryScope(from.repository, 'pull')]);
+    }
+  }
+  if (from) client.declareScopes(from.registry, [repositoryScope(from.repository, 'pull')]);
+
+  // 1. Resolve the source.
+  const srcStats: RequestStats = { requests: 0 };
+  const srcCtx = { ...ctxBase, stats: srcStats };
+  const root = await source.resolve(srcCtx);
+  if (opts.expectedDigest !== undefined && root.digest !== opts.expectedDigest) {
+    throw new CopyRefusedError(
+      `refusing to copy ${source.display}: it now resolves to ${root.digest}, not the expected ${opts.expectedDigest} (the source moved)`,
+      'source-moved',
+      source.display,
+    );
+  }
+  const platforms =
+    root.parsed.kind === 'index' ? root.parsed.manifests.map((d) => platformString(d.platform)) : [];
+  log.info(
+    `${source.display} is ${root.digest} (${root.parsed.kind === 'index' ? `index of ${platforms.join(', ')}` : 'single image'})`,
+  );
+
+  // The manifest tree below the root, fetched once and only if some destination needs it.
+  const tree = new ImageTreeLoader((digest) => source.manifest(digest, srcCtx));
+
+  const jobs: Job[] = dsts.map((dst) => {
+    if (dst.digest !== undefined && dst.digest !== root.digest) {
+      throw new CopyRefusedError(
+        `destination ${formatReference(dst)} names digest ${dst.digest}, but ${source.display} is ${root.digest}`,
+        'digest-conflict',
+        formatReference(dst),
+      );
+    }
+    const display = `${repositoryPath(dst)}${dst.tag !== undefined ? `:${dst.tag}` : `@${root.digest}`}`;
+    const sameRegistry = from !== undefined && from.registry === dst.registry;
+    return {
+      dst,
+      display,
+      reference: dst.tag ?? root.digest,
+      sameRepository: sameRegistry && from.repository === dst.repository,
+      ...(sameRegistry ? { mountFrom: from.repository } : {}),
+      stats: { requests: 0 },
+      skip: false,
+      result: {
+        ref: display,
+        digest: root.digest,
+        action: opts.dryRun ? 'would-push' : 'pushed',
+        blobsMounted: 0,
+        blobsUploaded: 0,
+        bytesUploaded: 0,
+        blobsSkipped: 0,
+        manifestsPushed: 0,
+        requests: 0,
+      },
+    };
+  });
+
+  // 2. Inspect every destination before writing anything.
+  const refusals: CopyRefusedError[] = [];
+  await all(jobs, async (job) => {
+    const ctx = { ...ctxBase, stats: job.stats };
+    const head = await client.headManifest(job.dst, job.reference, ctx);
+    let current = head?.digest;
+    if (head && current === undefined)
+      current = (await client.getManifest(job.dst, job.reference, ctx)).digest;
+    if (current === root.digest) {
+      job.result.action = 'unchanged';
+      job.skip = true;
+    } else if (current !== undefined) {
+      if (!opts.allowOverwrite) {
+        refusals.push(
+          new CopyRefusedError(
+            `refusing to overwrite ${job.display}: it holds ${current}, not ${root.digest} (allow overwriting to replace it)`,
+            'tag-exists',
+            job.display,
+          ),
+        );
+      }
+      job.result.previousDigest = current;
+    }
+  });
+  if (refusals.length === 1) throw refusals[0];
+  if (refusals.length > 1) {
+    throw new CopyRefusedError(refusals.map((r) => r.message).join('; '), 'tag-exists', refusals[0]!.ref);
+  }
+
+  // 3. Content, once per destination repository.
+  const contents = new Map<string, Promise<void>>();
+  const contentFailures: Array<{ ref: string; error: Error }> = [];
+  await Promise.all(
+    jobs
+      .filter((j) => !j.skip && !j.sameRepository)
+      .map((job) =>
+        memo(contents, repositoryPath(job.dst), async () =>
+          copyNode(client, source, job, await tree.load(root), true, new Map(), opts),
+        ).catch((err: unknown) => {
+          contentFailures.push({ ref: job.display, error: err as Error });
+        }),
+      ),
+  );
+  if (contentFailures.length > 0) throw failure(contentFailures, jobs, 'no tag was changed');
+
+  // 4. Tags last.
+  const tagFailures: Array<{ ref: string; error: Error }> = [];
+  await Promise.all(
+    jobs
+      .filter((j) => !j.skip && !opts.dryRun)
+      .map(async (job) => {
+        try {
+          const ctx = { ...ctxBase, stats: job.stats };
+          const put = await client.putManifest(job.dst, job.reference, root, ctx);
+          job.result.manifestsPushed++;
+          const stored =
+            put.registryDigest ?? (await client.headManifest(job.dst, job.reference, ctx))?.digest;
+          if (stored !== undefined && stored !== root.digest) {
+            throw new RegistryError(`${job.display} now holds ${stored}, expected ${root.digest}`, {
+              kind: 'digest-mismatch',
+              registry: job.dst.registry,
+              repository: job.dst.repository,
+              operation: `PUT manifest ${job.display}`,
+            });
+          }
+        } catch (err) {
+          tagFailures.push({ ref: job.display, error: err as Error });
+        }
+      }),
+  );
+  if (tagFailures.length > 0) throw failure(tagFailures, jobs, 'other destinations were updated');
+
+  // 5. Referrers, best effort.
+  if (opts.referrers) await copyReferrers(client, source, root, jobs, tree, srcCtx, opts, log);
+
+  for (const job of jobs) {
+    job.result.requests = job.stats.requests;
+    const r = job.result;
+    log.info(
+      `${r.ref}: ${r.action} ${shortDigest(r.digest)} (${r.blobsMounted} mounted, ${r.blobsUploaded} uploaded ${formatBytes(r.bytesUploaded)}, ${r.blobsSkipped} present; ${r.requests} requests)`,
+    );
+  }
+  const destinations = jobs.map((j) => j.result);
+  return {
+    source: {
+      ref: source.display,
+      digest: root.digest,
+      mediaType: root.mediaType,
+      platforms,
+      requests: srcStats.requests,
+    },
+    destinations,
+    requests: srcStats.requests + destinations.reduce((n, d) => n + d.requests, 0),
+  };
+}
+
+function failure(failures: Array<{ ref: string; error: Error }>, jobs: Job[], consequence: string): Error {
+  if (jobs.length === 1 && failures.length === 1) return failures[0]!.error;
+  for (const job of jobs) job.result.requests = job.stats.requests;
+  const list = failures.map((f) => `${f.ref}: ${errorMessage(f.error)}`).join('; ');
+  return new CopyError(
+    `copy failed for ${failures.length} of ${jobs.length} destinations (${consequence}): ${list}`,
+    failures,
+    jobs.filter((j) => !failures.some((f) => f.ref === j.display)).map((j) => j.result),
+  );
+}
+
+/**
+ * Copies one manifest's content into the job's repository: for an index its children first (each PUT by
+ * digest), for an image its blobs; then the manifest itself by digest unless it is the root (tagged later).
+ */
+async function copyNode(
+  client: RegistryClient,
+  source: ImageContentSource,
+  job: Job,
+  node: ImageNode,
+  isRoot: boolean,
+  done: Map<string, Promise<void>>,
+  opts: CopyOptions,
+): Promise<void> {
+  return memo(done, `manifest ${node.manifest.digest}`, async () => {
+    if (node.manifest.parsed.kind === 'index') {
+      await all(node.children, (child) => copyNode(client, source, job, child, false, done, opts));
+    } else {
+      await all(node.blobs, (blob) =>
+        memo(done, `blob ${blob.digest}`, () => ensureBlob(client, source, job, blob, opts)),
+      );
+    }
+    if (!isRoot && !opts.dryRun) {
+      const ctx = { signal: opts.signal, stats: job.stats };
+      await client.limit(() => client.putManifest(job.dst, node.manifest.digest, node.manifest, ctx));
+      job.result.manifestsPushed++;
+    }
+  });
+}
+
+/** Makes one blob present in the job's repository: mount, skip, or stream it. */
+async function ensureBlob(
+  client: RegistryClient,
+  source: ImageContentSource,
+  job: Job,
+  blob: Descriptor,
+  opts: CopyOptions,
+): Promise<void> {
+  const ctx = { signal: opts.signal, stats: job.stats };
+  const r = job.result;
+  const upload = async (session?: string) => {
+    if (!opts.dryRun) {
+      await client
+        .limit(() =>
+          client.uploadBlob(job.dst, blob, () => source.openBlob(blob, ctx), {
+            ...ctx,
+            ...(session ? { session } : {}),
+          }),
+        )
+        .catch((err: unknown) => {
+          const mismatch = findCause(err, DigestMismatchError);
+          if (!(err instanceof RegistryError && err.kind === 'digest-mismatch' && mismatch)) throw err;
+          const what = source.repository
+            ? `${repositoryPath(source.repository)}@${blob.digest}`
+            : `${source.display} (blob ${blob.digest})`;
+          throw new RegistryError(
+            `${what} served content that does not match its digest (${mismatch.message}); nothing was written to ${repositoryPath(job.dst)}`,
+            {
+              kind: 'digest-mismatch',
+              registry: job.dst.registry,
+              repository: job.dst.repository,
+              operation: err.operation,
+              cause: err,
+            },
+          );
+        });
+    }
+    r.blobsUploaded++;
+    r.bytesUploaded += blob.size;
+  };
+  if (job.mountFrom !== undefined) {
+    if (opts.dryRun) {
+      r.blobsMounted++;
+      return;
+    }
+    const mount = await client.limit(() => client.mountBlob(job.dst, blob.digest, job.mountFrom!, ctx));
+    if (mount.mounted) {
+      r.blobsMounted++;
+      return;
+    }
+    client.logger.debug(
+      `${job.display}: ${shortDigest(blob.digest)} not mounted (${mount.reason}); uploading`,
+    );
+    if (mount.session) return upload(mount.session);
+  }
+  const size = await client.limit(() => client.blobExists(job.dst, blob.digest, ctx));
+  if (size !== undefined) {
+    r.blobsSkipped++;
+    return;
+  }
+  await upload();
+}
+
+/** Copies the referrers of the root to every destination that got (or already had) the image. */
+async function copyReferrers(
+  client: RegistryClient,
+  source: ImageContentSource,
+  root: Manifest,
+  jobs: Job[],
+  tree: ImageTreeLoader,
+  srcCtx: CallContext,
+  opts: CopyOptions,
+  log: Logger,
+): Promise<void> {
+  if (!source.listReferrers) {
+    log.warning(`referrers of ${source.display} cannot be listed (not a registry source); skipped`);
+    return;
+  }
+  let listing: ReferrersResult;
+  try {
+    listing = await source.listReferrers(root.digest, srcCtx);
+  } catch (err) {
+    log.warning(`referrers of ${source.display} could not be listed: ${errorMessage(err)}`);
+    return;
+  }
+  for (const job of jobs) {
+    if (opts.dryRun || job.sameRepository) {
+      job.result.referrers = { copied: 0, via: listing.via };
+      continue;
+    }
+    try {
+      const done = new Map<string, Promise<void>>();
+      for (const d of listing.descriptors) {
+        await copyNode(client, source, job, await tree.loadDescriptor(d), false, done, opts);
+      }
+      if (listing.descriptors.length > 0) {
+        // Keep the fallback tag up to date where the destination has no referrers API.
+        const jobCtx = { signal: opts.signal, stats: job.stats };
+        const there = await client.listReferrers(job.dst, root.digest, jobCtx);
+        if (there.via !== 'api') {
+          const known = new Set(there.descriptors.map((d) => d.digest));
+          const missing = listing.descriptors.filter((d) => !known.has(d.digest));
+          if (missing.length > 0) {
+            const bytes = Buffer.from(
+              JSON.stringify({
+                schemaVersion: 2,
+                mediaType: OCI_INDEX,
+                manifests: [...there.descriptors, ...missing],
+              }),
+            );
+            await client.putManifest(
+              job.dst,
+              referrersTag(root.digest),
+              { bytes, mediaType: OCI_INDEX },
+              jobCtx,
+            );
+            job.result.manifestsPushed++;
+          }
+        }
+      }
+      job.result.referrers = { copied: listing.descriptors.length, via: listing.via };
+    } catch (err) {
+      log.warning(
+        `${job.display}: referrers of ${shortDigest(root.digest)} were not copied: ${errorMessage(err)}`,
+      );
+    }
+  }
+}
