@@ -55,8 +55,13 @@ export interface ActionMetadata {
   runs: { using: string; main: string; post?: string; pre?: string };
 }
 
+/** An action name (actions/<name>) or a path to a directory holding an action.yml. */
+export function actionDirectory(action: string): string {
+  return action.includes('/') ? resolve(repoRoot, action) : join(repoRoot, 'actions', action);
+}
+
 export function readActionMetadata(action: string): ActionMetadata {
-  return parse(readFileSync(join(repoRoot, 'actions', action, 'action.yml'), 'utf8')) as ActionMetadata;
+  return parse(readFileSync(join(actionDirectory(action), 'action.yml'), 'utf8')) as ActionMetadata;
 }
 
 /** The runner's file-command grammar: `K=V`, or `K<<DELIM` … `DELIM`. Throws where the runner would fail. */
@@ -157,7 +162,7 @@ export interface RunResult {
 
 export async function runAction(action: string, opts: RunOptions = {}): Promise<RunResult> {
   const meta = readActionMetadata(action);
-  const dir = mkdtempSync(join(tmpdir(), `kiln-harness-${action}-`));
+  const dir = mkdtempSync(join(tmpdir(), `kiln-harness-${action.replace(/\W+/g, '-')}-`));
   const workspace = opts.workspace ?? join(dir, 'workspace');
   mkdirSync(workspace, { recursive: true });
   const files = {
@@ -179,7 +184,7 @@ export async function runAction(action: string, opts: RunOptions = {}): Promise<
     if (!(meta.inputs && name in meta.inputs)) runnerWarnings.push(`Unexpected input(s) '${name}'`);
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
   }
-  const actionDir = join(repoRoot, 'actions', action);
+  const actionDir = actionDirectory(action);
   const entry = resolve(actionDir, opts.post ? (meta.runs.post as string) : meta.runs.main);
   if (!existsSync(entry)) throw new Error(`runs.${opts.post ? 'post' : 'main'} not found: ${entry}`);
   const state: Record<string, string> = {};

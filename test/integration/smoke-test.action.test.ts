@@ -143,6 +143,16 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     expect(report.checks[0]).toMatchObject({ verdict: 'cancelled' });
     expect(r.outputs.get('verdict')).toBe('error');
   });
+  test('SIGINT while waiting cancels cleanly with exit 130', async () => {
+    srv.route('/never', status(503));
+    const r = await runAction('smoke-test', {
+      node,
+      with: { url: `${srv.url}/never`, interval: '200ms', deadline: '30s' },
+      signalWhen: { text: 'retrying in', signal: 'SIGINT' },
+    });
+    expect(r.exitCode).toBe(130);
+    expect(r.stdout).toContain('smoke-test was cancelled (SIGINT)');
+  });
 });
 
 describe('the kiln CLI bundle', () => {
