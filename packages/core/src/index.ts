@@ -30,3 +30,5 @@ export * from './smoke/thresholds.js';
 export * from './smoke/plan.js';
 export * from './smoke/engine.js';
 export * from './smoke/report.js';
+/** Marathon (deploy-marathon): one namespace, so its names never collide with other domains'. */
+export * as marathon from './marathon/index.js';

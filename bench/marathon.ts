@@ -1,0 +1,162 @@
+/**
+ * `npx tsx bench/marathon.ts`: two figures of deploy-marathon against the Marathon simulator at a fixed time scale,
+ * running the committed bundle (dist/deploy-marathon) the way GitHub's runner does (test/harness/runner.ts).
+ *
+ * 1. Healthy deploy of 3 instances: real milliseconds from the simulator's `deployment_success` (our deployment) to
+ *    the action's process exit. The poll interval stays at its default (2 s): only the event stream can make this
+ *    small. Aim: < 300 ms.
+ * 2. Crash loop: simulated seconds from the first crash of a new-version task (TASK_FAILED) to the moment the action
+ *    declared the deployment failed (its rollback request, `DELETE /v2/deployments/{id}`, reaching the simulator).
+ *    Aim: well under the first health-check grace period (300 s in the users' app definition), not the timeout.
+ *
+ * BENCH_RUNS (default 7) runs per figure; BENCH_TIME_SCALE (default 60) simulated seconds per real second.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { hostNode, runAction } from '../test/harness/runner.js';
+import { startMarathonSim, type MarathonSim, type SimEvent } from '../test/sim/marathon/server.js';
+
+const root = resolve(import.meta.dirname, '..');
+const runs = Number(process.env.BENCH_RUNS ?? 7);
+const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 60);
+const IMAGE = 'reg.example.com/team/app';
+const D1 = `sha256:${'11'.repeat(32)}`;
+const D2 = `sha256:${'22'.repeat(32)}`;
+const definition = readFileSync(join(root, 'test/fixtures/marathon/app-deploy.json'), 'utf8');
+
+function stats(xs: number[]): { median: number; min: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return {
+    median: s[Math.floor(s.length / 2)] as number,
+    min: s[0] as number,
+    max: s[s.length - 1] as number,
+  };
+}
+
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-marathon-'));
+  mkdirSync(join(dir, 'deploy'));
+  writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), definition);
+  return dir;
+}
+
+/** Version 1 runs (through the action itself, so the app is exactly what the action would have made). */
+async function seed(sim: MarathonSim, instances: number): Promise<void> {
+  const r = await runAction('deploy-marathon', {
+    workspace: workspace(),
+    with: inputs(sim, D1, instances),
+  });
+  if (r.exitCode !== 0) throw new Error(`seeding failed:\n${r.stdout}${r.stderr}`);
+}
+
+function inputs(sim: MarathonSim, digest: string, instances: number): Record<string, string> {
+  return {
+    'marathon-url': sim.url,
+    'app-definition': 'deploy/qa-deploy.json',
+    image: IMAGE,
+    digest,
+    vars: 'ENV=qa',
+    instances: String(instances),
+    timeout: '2m',
+  };
+}
+
+async function healthyRun(): Promise<{ exitAfterSuccessMs: number; simDeploySeconds: number }> {
+  const sim = await startMarathonSim({ timeScale });
+  try {
+    await seed(sim, 3);
+    let successAt: number | undefined;
+    let successSim: number | undefined;
+    const ownIds = new Set<string>();
+    const onEvent = (e: SimEvent): void => {
+      if (e.eventType === 'deployment_info') {
+        const plan = e['plan'] as { id?: string } | undefined;
+        if (plan?.id) ownIds.add(plan.id);
+      }
+      if (e.eventType === 'deployment_success' && ownIds.has(String(e['id'])) && successAt === undefined) {
+        successAt = performance.now();
+        successSim = Date.parse(e.timestamp);
+      }
+    };
+    const startSim = sim.now();
+    sim.events.on('event', onEvent);
+    const r = await runAction('deploy-marathon', { workspace: workspace(), with: inputs(sim, D2, 3) });
+    const exitedAt = performance.now();
+    sim.events.off('event', onEvent);
+    if (r.exitCode !== 0 || r.outputs.get('result') !== 'deployed' || successAt === undefined)
+      throw new Error(`healthy deploy did not succeed:\n${r.stdout}${r.stderr}`);
+    return {
+      exitAfterSuccessMs: exitedAt - successAt,
+      simDeploySeconds: ((successSim ?? 0) - startSim) / 1000,
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+async function crashRun(instances: number): Promise<{ declaredAfterSimSeconds: number; result: string }> {
+  const sim = await startMarathonSim({
+    timeScale,
+    scenarios: { [`${IMAGE}@${D2}`]: { kind: 'crash-loop' } },
+  });
+  try {
+    await seed(sim, instances);
+    const before = sim.requests.length;
+    const r = await runAction('deploy-marathon', {
+      workspace: workspace(),
+      with: inputs(sim, D2, instances),
+    });
+    const newVersion = r.outputs.get('version');
+    const firstCrash = sim.eventLog.find(
+      (e) =>
+        e.eventType === 'status_update_event' &&
+        e['taskStatus'] === 'TASK_FAILED' &&
+        e['version'] === newVersion,
+    );
+    const declared = sim.requests
+      .slice(before)
+      .find((q) => q.method === 'DELETE' && q.path.startsWith('/v2/deployments/'));
+    if (!firstCrash || !declared) throw new Error(`crash loop not detected:\n${r.stdout}${r.stderr}`);
+    return {
+      declaredAfterSimSeconds: (declared.at - Date.parse(firstCrash.timestamp)) / 1000,
+      result: r.outputs.get('result') ?? '',
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+const healthy: Array<{ exitAfterSuccessMs: number; simDeploySeconds: number }> = [];
+for (let i = 0; i < runs; i++) healthy.push(await healthyRun());
+const crash3: number[] = [];
+const crash2: number[] = [];
+let results = new Set<string>();
+for (let i = 0; i < runs; i++) {
+  const a = await crashRun(3);
+  const b = await crashRun(2);
+  crash3.push(a.declaredAfterSimSeconds);
+  crash2.push(b.declaredAfterSimSeconds);
+  results = new Set([...results, a.result, b.result]);
+}
+
+const h = stats(healthy.map((x) => x.exitAfterSuccessMs));
+const c3 = stats(crash3);
+const c2 = stats(crash2);
+const fmt = (s: { median: number; min: number; max: number }, unit: string, digits: number): string =>
+  `${s.median.toFixed(digits)} ${unit} (min ${s.min.toFixed(digits)}, max ${s.max.toFixed(digits)})`;
+process.stdout.write(
+  [
+    `deploy-marathon against the Marathon simulator at time scale ${timeScale}× (${runs} runs each; bundle dist/deploy-marathon under ${hostNode()} ${spawnSync(hostNode(), ['--version'], { encoding: 'utf8' }).stdout.trim()})`,
+    '',
+    '| figure | median (min, max) | aim |',
+    '| --- | --- | --- |',
+    `| healthy 3-instance deploy: simulator's deployment_success → action exit (real time; poll-interval 2s) | ${fmt(h, 'ms', 1)} | < 300 ms |`,
+    `| crash loop, 3 instances: first crash of a new task → declared failed (simulated) | ${fmt(c3, 's', 2)} | < 300 s (first health-check grace period) |`,
+    `| crash loop, 2 instances (the users' app): first crash of a new task → declared failed (simulated) | ${fmt(c2, 's', 2)} | < 300 s |`,
+    '',
+    `The healthy rollouts took ${stats(healthy.map((x) => x.simDeploySeconds)).median.toFixed(1)} simulated seconds; crash-loop runs ended ${[...results].join(', ')} (failure-threshold 3).`,
+    '',
+  ].join('\n'),
+);

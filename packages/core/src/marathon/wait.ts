@@ -1,0 +1,439 @@
+/**
+ * Waiting for a Marathon deployment, the way Marathon needs it: polling is the source of truth
+ * (`GET /v2/deployments` + `GET /v2/apps/{id}`), the `/v2/events` stream only wakes the poller up early, so a
+ * finished deployment is noticed within milliseconds and a lost or reordered event costs at most one poll
+ * interval.
+ *
+ * Marathon never fails a deployment for bad health: it kills and relaunches unhealthy or crashing tasks forever.
+ * So the watcher decides failure itself, within one deadline:
+ * - success: our deployment left `/v2/deployments` and the app has `instances` tasks of the new configuration
+ *   (launched at or after `versionInfo.lastConfigChangeAt`) running and healthy (Marathon only finishes a
+ *   deployment once they are also ready);
+ * - crash loop: `failureThreshold` distinct tasks of the new configuration failed or were killed as unhealthy
+ *   (from `lastTaskFailure`, tasks that vanished between polls, and task events), with Marathon's own message;
+ * - superseded: another deployment changed the app meanwhile; cancelled: our deployment was cancelled by
+ *   someone else (`deployment_failed`);
+ * - the deadline, with what was still missing and the health-check cause.
+ */
+import { CancelledError } from '../errors.js';
+import type { Logger } from '../platform/types.js';
+import { formatDuration } from '../util/duration.js';
+import { abortReason } from '../util/sleep.js';
+import { MarathonError, type MarathonApp, type MarathonClient, type MarathonDeployment } from './client.js';
+import type { JsonObject } from './json.js';
+
+/** Task states that end a task for good. */
+const TERMINAL_FAILURES = new Set([
+  'TASK_FAILED',
+  'TASK_ERROR',
+  'TASK_LOST',
+  'TASK_GONE',
+  'TASK_DROPPED',
+  'TASK_UNREACHABLE',
+  'TASK_GONE_BY_OPERATOR',
+]);
+
+/** The event types that can change what a poll sees. */
+export const WATCHED_EVENT_TYPES = [
+  'deployment_success',
+  'deployment_failed',
+  'deployment_step_success',
+  'deployment_step_failure',
+  'status_update_event',
+  'health_status_changed_event',
+  'unhealthy_instance_kill_event',
+] as const;
+
+interface FailureEvent {
+  taskId: string;
+  version: string;
+  message: string;
+  state: string;
+}
+
+/**
+ * One `/v2/events` subscription per Marathon, shared by every wait on it: remembers task failures and cancelled
+ * deployments of one app, and wakes waiters up.
+ */
+export class EventHub {
+  private readonly waiters = new Set<() => void>();
+  private readonly stop = new AbortController();
+  private running: Promise<void> | undefined;
+  readonly failures: FailureEvent[] = [];
+  readonly failedDeployments = new Map<string, string>();
+  /** Whether the stream is attached (for diagnostics and the bench). */
+  attached = false;
+
+  constructor(
+    private readonly client: MarathonClient,
+    private readonly appId: string,
+  ) {}
+
+  start(): void {
+    this.running ??= this.client.followEvents(
+      WATCHED_EVENT_TYPES,
+      (e) => this.onEvent(e.eventType, e.data),
+      this.stop.signal,
+      () => {
+        this.attached = true;
+        this.wake();
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    this.stop.abort();
+    await this.running?.catch(() => undefined);
+  }
+
+  private onEvent(type: string, d: JsonObject): void {
+    const appId = typeof d['appId'] === 'string' ? d['appId'] : undefined;
+    if (type === 'deployment_failed' && typeof d['id'] === 'string')
+      this.failedDeployments.set(
+        d['id'],
+        typeof d['reason'] === 'string' ? d['reason'] : 'deployment failed',
+      );
+    if (type.startsWith('deployment_')) {
+      this.wake();
+      return;
+    }
+    if (appId !== this.appId) return;
+    const taskId = typeof d['taskId'] === 'string' ? d['taskId'] : undefined;
+    const version = typeof d['version'] === 'string' ? d['version'] : '';
+    if (type === 'status_update_event' && taskId && TERMINAL_FAILURES.has(String(d['taskStatus'])))
+      this.failures.push({
+        taskId,
+        version,
+        state: String(d['taskStatus']),
+        message: typeof d['message'] === 'string' ? d['message'] : '',
+      });
+    if (type === 'unhealthy_instance_kill_event' && taskId)
+      this.failures.push({
+        taskId,
+        version,
+        state: 'TASK_KILLED',
+        message: `Task was killed since health check failed. Reason: ${typeof d['reason'] === 'string' ? d['reason'] : 'unknown'}`,
+      });
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves after `ms`, or earlier when an event arrives; rejects when `signal` aborts. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortReason(signal));
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        reject(abortReason(signal as AbortSignal));
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.waiters.add(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+export interface WatchState {
+  elapsedMs: number;
+  /** Our deployment as last listed; undefined once it left /v2/deployments. */
+  deployment?: MarathonDeployment;
+  instances: number;
+  newHealthy: number;
+  newRunning: number;
+  newStaged: number;
+  oldTasks: number;
+  failures: number;
+  /** Marathon's message for the last failure of a new task. */
+  lastFailure?: string;
+  /** The last health-check failure cause of a new task. */
+  healthCause?: string;
+  /** The app as last read (undefined: it does not exist). */
+  app?: MarathonApp;
+  appVersion?: string;
+}
+
+export type WatchOutcome =
+  | { ok: true; state: WatchState }
+  | {
+      ok: false;
+      kind: 'crash-loop' | 'timeout' | 'superseded' | 'cancelled-by-other' | 'deleted' | 'error';
+      reason: string;
+      state: WatchState;
+    };
+
+export interface WatchOptions {
+  client: MarathonClient;
+  events: EventHub;
+  appId: string;
+  deploymentId: string;
+  /** The version the deployment creates (from the PUT or DELETE answer). */
+  version: string;
+  /** Absolute time (ms since epoch) when the wait fails. */
+  deadline: number;
+  pollIntervalMs: number;
+  failureThreshold: number;
+  /** Task id of a failure that happened before this deployment (not counted). */
+  ignoreFailureOf?: string;
+  /** The deployment removes the app (undoing a create): done when the app is gone. */
+  expectDeleted?: boolean;
+  signal?: AbortSignal;
+  log: Logger;
+  /** Prefix for progress lines, e.g. `[AA] `. */
+  prefix?: string;
+  /** Called after every poll (the caller keeps the last state, e.g. to report it on cancellation). */
+  onState?: (s: WatchState) => void;
+  /** What the tasks being waited for are called in progress lines (default 'new version'). */
+  subject?: string;
+  /** Progress line at least this often even without change (default 30 s). */
+  heartbeatMs?: number;
+}
+
+function isRunning(state: string): boolean {
+  return state === 'TASK_RUNNING';
+}
+
+function isStaged(state: string): boolean {
+  return state === 'TASK_STAGING' || state === 'TASK_STARTING' || state === 'TASK_PROVISIONED';
+}
+
+/** `step 1/1 RestartApplication · new version: 1/3 healthy, 2 running, 1 staged · 2 old · 4.2s` */
+export function progressLine(s: WatchState, subject = 'new version'): string {
+  const parts: string[] = [];
+  if (s.deployment)
+    parts.push(
+      `step ${s.deployment.currentStep}/${s.deployment.totalSteps} ${s.deployment.actions.join('+') || '…'}`,
+    );
+  else parts.push('deployment finished');
+  parts.push(
+    `${subject}: ${s.newHealthy}/${s.instances} healthy, ${s.newRunning} running, ${s.newStaged} staged`,
+  );
+  if (s.deployment && s.deployment.readiness.length > 0)
+    parts.push(
+      `${s.deployment.readiness.filter((r) => r.ready).length}/${s.deployment.readiness.length} ready`,
+    );
+  if (s.oldTasks > 0) parts.push(`${s.oldTasks} old`);
+  if (s.failures > 0) parts.push(`${s.failures} failed${s.lastFailure ? ` (${s.lastFailure})` : ''}`);
+  else if (s.healthCause && s.newHealthy < s.newRunning) parts.push(`health: ${s.healthCause}`);
+  parts.push(formatDuration(s.elapsedMs));
+  return parts.join(' · ');
+}
+
+/** Wait for one deployment; never throws except on cancellation (the signal). */
+export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
+  const started = Date.now();
+  const heartbeat = o.heartbeatMs ?? 30_000;
+  const prefix = o.prefix ?? '';
+  let configSince: number | undefined;
+  const failed = new Map<string, string>();
+  /** Task id → true when it was killed for failing health checks. */
+  const unhealthy = new Set<string>();
+  let previousNew = new Map<string, string>();
+  let lastLine = '';
+  let lastLineAt = 0;
+  let lastKey = '';
+  let pollErrors = 0;
+  let state: WatchState = {
+    elapsedMs: 0,
+    instances: 0,
+    newHealthy: 0,
+    newRunning: 0,
+    newStaged: 0,
+    oldTasks: 0,
+    failures: 0,
+  };
+
+  const isNew = (version: string): boolean => configSince !== undefined && Date.parse(version) >= configSince;
+
+  for (;;) {
+    if (o.signal?.aborted) throw abortReason(o.signal);
+    let deployments: MarathonDeployment[];
+    let app: MarathonApp | undefined;
+    try {
+      const call = { signal: o.signal, deadline: o.deadline };
+      [deployments, app] = await Promise.all([o.client.deployments(call), o.client.getApp(o.appId, call)]);
+      pollErrors = 0;
+    } catch (e) {
+      if (e instanceof CancelledError || o.signal?.aborted) throw e;
+      const fatal = e instanceof MarathonError && (e.status === 401 || e.status === 403);
+      pollErrors++;
+      if (fatal || Date.now() >= o.deadline)
+        return { ok: false, kind: 'error', reason: (e as Error).message, state };
+      o.log.warning(`${prefix}Polling Marathon failed (${(e as Error).message}); trying again.`);
+      await o.events.wait(Math.min(o.pollIntervalMs * 2 ** Math.min(pollErrors, 4), 30_000), o.signal);
+      continue;
+    }
+    const ours = deployments.find((d) => d.id === o.deploymentId);
+    const elapsedMs = Date.now() - started;
+
+    if (!app) {
+      state = { ...state, elapsedMs, deployment: ours, app: undefined };
+      o.onState?.(state);
+      if (o.expectDeleted) {
+        if (!ours) return { ok: true, state };
+      } else
+        return {
+          ok: false,
+          kind: 'deleted',
+          reason: `the app ${o.appId} was deleted while Kiln waited for deployment ${o.deploymentId}`,
+          state,
+        };
+    } else {
+      configSince ??= Date.parse(app.lastConfigChangeAt);
+      const newTasks = app.tasks.filter((t) => isNew(t.version));
+      const healthy = newTasks.filter(
+        (t) =>
+          isRunning(t.state) &&
+          (app!.healthChecks === 0 ||
+            (t.healthCheckResults.length > 0 && t.healthCheckResults.every((r) => r.alive))),
+      );
+      const causes = newTasks.flatMap((t) =>
+        t.healthCheckResults
+          .filter((r) => !r.alive && r.lastFailureCause)
+          .map((r) => r.lastFailureCause as string),
+      );
+
+      // Failures of new tasks: lastTaskFailure, tasks that vanished, and task events.
+      const ltf = app.lastTaskFailure;
+      let lastFailure = state.lastFailure;
+      if (ltf && isNew(ltf.version) && ltf.taskId !== o.ignoreFailureOf && ltf.state === 'TASK_KILLED')
+        unhealthy.add(ltf.taskId);
+      if (ltf && isNew(ltf.version) && ltf.taskId !== o.ignoreFailureOf && !failed.has(ltf.taskId)) {
+        failed.set(ltf.taskId, ltf.message);
+        lastFailure = `${ltf.state}${ltf.message ? `: ${ltf.message}` : ''}`;
+      }
+      const present = new Set(app.tasks.map((t) => t.id));
+      if (previousNew.size <= app.instances) {
+        for (const [id] of previousNew)
+          if (!present.has(id) && !failed.has(id)) {
+            const message = ltf?.taskId === id ? ltf.message : 'the task ended';
+            failed.set(id, message);
+            lastFailure ??= message;
+          }
+      }
+      for (const f of o.events.failures) {
+        if (!isNew(f.version) || f.taskId === o.ignoreFailureOf) continue;
+        if (f.state === 'TASK_KILLED') unhealthy.add(f.taskId);
+        if (!failed.has(f.taskId)) {
+          failed.set(f.taskId, f.message);
+          lastFailure = `${f.state}${f.message ? `: ${f.message}` : ''}`;
+        }
+      }
+      previousNew = new Map(newTasks.map((t) => [t.id, t.version]));
+
+      state = {
+        elapsedMs,
+        deployment: ours,
+        instances: app.instances,
+        newHealthy: healthy.length,
+        newRunning: newTasks.filter((t) => isRunning(t.state)).length,
+        newStaged: newTasks.filter((t) => isStaged(t.state)).length,
+        oldTasks: app.tasks.length - newTasks.length,
+        failures: failed.size,
+        lastFailure,
+        healthCause: causes[causes.length - 1] ?? state.healthCause,
+        app,
+        appVersion: app.version,
+      };
+      o.onState?.(state);
+
+      const key = [
+        ours?.currentStep,
+        state.newHealthy,
+        state.newRunning,
+        state.newStaged,
+        state.oldTasks,
+        state.failures,
+        ours?.readiness.filter((r) => r.ready).length,
+        !!ours,
+      ].join('|');
+      if (key !== lastKey || Date.now() - lastLineAt >= heartbeat) {
+        const line = progressLine(state, o.subject);
+        if (line !== lastLine) o.log.info(`${prefix}${line}`);
+        lastLine = line;
+        lastKey = key;
+        lastLineAt = Date.now();
+      }
+
+      if (app.version !== o.version && !o.expectDeleted) {
+        const other = app.deployments.filter((d) => d !== o.deploymentId);
+        return {
+          ok: false,
+          kind: 'superseded',
+          reason: `another change replaced this deployment: the app is now at version ${app.version}${other.length ? ` (deployment ${other.join(', ')})` : ''}`,
+          state,
+        };
+      }
+      if (failed.size >= o.failureThreshold) {
+        const killed = [...failed.keys()].filter((id) => unhealthy.has(id)).length;
+        const what =
+          killed === 0
+            ? 'crash loop: the new version keeps failing'
+            : killed === failed.size
+              ? 'unhealthy: the new version keeps failing its health checks'
+              : "the new version's tasks keep crashing or failing their health checks";
+        const reason = `${what}: ${failed.size} task(s) ended (failure-threshold ${o.failureThreshold}); last: ${lastFailure ?? 'no message'}`;
+        return { ok: false, kind: 'crash-loop', reason, state };
+      }
+      if (!ours) {
+        const cancelled = o.events.failedDeployments.get(o.deploymentId);
+        if (cancelled !== undefined && !o.expectDeleted && healthy.length < app.instances)
+          return {
+            ok: false,
+            kind: 'cancelled-by-other',
+            reason: `deployment ${o.deploymentId} was stopped outside Kiln (${cancelled})`,
+            state,
+          };
+        if (!o.expectDeleted && healthy.length >= app.instances) return { ok: true, state };
+      }
+    }
+
+    const remaining = o.deadline - Date.now();
+    if (remaining <= 0) return { ok: false, kind: 'timeout', reason: timeoutReason(o, state), state };
+    await o.events.wait(Math.min(o.pollIntervalMs, remaining), o.signal);
+  }
+}
+
+function timeoutReason(o: WatchOptions, s: WatchState): string {
+  const missing: string[] = [];
+  if (o.expectDeleted) missing.push('the app was not removed yet');
+  else {
+    missing.push(`${s.newHealthy}/${s.instances} task(s) of the new version healthy`);
+    if (s.newRunning > s.newHealthy && s.healthCause) missing.push(`health checks failing: ${s.healthCause}`);
+    if (s.lastFailure) missing.push(`last task failure: ${s.lastFailure}`);
+    const notReady = s.deployment?.readiness.filter((r) => !r.ready).length ?? 0;
+    if (notReady > 0) missing.push(`${notReady} task(s) not ready`);
+  }
+  if (s.deployment)
+    missing.push(
+      `deployment ${o.deploymentId} still at step ${s.deployment.currentStep}/${s.deployment.totalSteps} (${s.deployment.actions.join('+')})`,
+    );
+  return `not healthy within the timeout (${formatDuration(s.elapsedMs)}): ${missing.join('; ')}`;
+}
+
+/** Wait until none of `ids` is in /v2/deployments (someone else's deployment holding the app's lock). */
+export async function waitForDeploymentsToEnd(o: {
+  client: MarathonClient;
+  events: EventHub;
+  ids: readonly string[];
+  until: number;
+  pollIntervalMs: number;
+  signal?: AbortSignal;
+}): Promise<boolean> {
+  for (;;) {
+    const listed = await o.client.deployments({ signal: o.signal, deadline: o.until });
+    if (!listed.some((d) => o.ids.includes(d.id))) return true;
+    const remaining = o.until - Date.now();
+    if (remaining <= 0) return false;
+    await o.events.wait(Math.min(o.pollIntervalMs, remaining), o.signal);
+  }
+}
