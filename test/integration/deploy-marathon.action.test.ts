@@ -263,7 +263,7 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
   test('409: waits for the other deployment, then deploys; with force after lock-timeout it overrides', async () => {
     const s = await sim();
     await running(s);
-    const lock = s.lockApp('/app-name', 300);
+    const lock = s.lockApp('/app-name', 2000); // 2 s real at 1000×: outlives a slow process start, ends within lock-timeout
     const waited = await driver.run(base(s, { 'lock-timeout': '10s' }));
     expect(waited.exitCode).toBe(0);
     expect(waited.log).toContain(

@@ -21,6 +21,8 @@ export * from './http/proxy.js';
 export * from './image/reference.js';
 export * from './image/source/index.js';
 export * from './registry/index.js';
+/** What the registry actions (push-registry, promote) share: inputs, client set-up, outputs, summary. */
+export * as registryAction from './registry/action-support.js';
 export * from './util/duration.js';
 export * from './util/sleep.js';
 export * from './smoke/status.js';

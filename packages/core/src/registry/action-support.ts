@@ -1,0 +1,351 @@
+/**
+ * What push-registry and promote share: the registry inputs (credentials, insecure registries, concurrency, one
+ * deadline), turning them into a {@link RegistryClient}, expanding destinations and tags into references,
+ * the outputs and the summary of a copy, and user-facing errors. Exported from `@kiln/core` as the
+ * `registryAction` namespace (its names are generic: a namespace keeps them from colliding with other domains').
+ */
+import { ConfigurationError, InputError } from '../errors.js';
+import {
+  formatReference,
+  isValidTag,
+  parseImageReference,
+  withTag,
+  type ImageReference,
+} from '../image/reference.js';
+import type { Summary } from '../platform/summary.js';
+import type { Logger, Platform } from '../platform/types.js';
+import { formatDuration } from '../util/duration.js';
+import { RegistryClient } from './client.js';
+import { CopyError, CopyRefusedError, type CopyResult } from './copy.js';
+import type { ExplicitCredentials } from './credentials.js';
+import { shortDigest } from './digest.js';
+import { normaliseRegistryKey } from './docker-config.js';
+import { RegistryError } from './errors.js';
+import { formatBytes } from './progress.js';
+
+/** The inputs both actions declare; `dest` is how the action calls where the image goes. */
+export function registryInputs(dest: 'destination' | 'target') {
+  return {
+    username: {
+      type: 'string',
+      description: `User for the ${dest} registries (with \`password\`). With ${dest}s on several registries it applies to each one without a \`registry-auth\` entry.`,
+    },
+    password: {
+      type: 'string',
+      secret: true,
+      description: `Password or token for the ${dest} registries (masked). ECR, GHCR and Harbor robot accounts take a token here.`,
+    },
+    'source-username': {
+      type: 'string',
+      description: `User for the source registry, when it needs other credentials than the ${dest}s.`,
+    },
+    'source-password': {
+      type: 'string',
+      secret: true,
+      description: 'Password or token for the source registry (masked).',
+    },
+    'registry-auth': {
+      type: 'map',
+      secret: true,
+      placeholder: 'host=user:password',
+      description:
+        'Credentials per registry, one `host=user:password` per line (e.g. `ghcr.io=bot:<token>`). They win over every other source for that host. Masked.',
+    },
+    'docker-config': {
+      type: 'path',
+      description:
+        'Directory holding a docker `config.json` (`auths`, `credHelpers`, `credsStore`). Default: `$DOCKER_CONFIG` or `~/.docker`.',
+    },
+    'insecure-registries': {
+      type: 'list',
+      placeholder: 'host[:port] list',
+      description:
+        'Registries reached over https without certificate verification, or plain http (`host:port`, or `host` for every port). Loopback registries use http without being listed.',
+    },
+    concurrency: {
+      type: 'integer',
+      default: '4',
+      min: 1,
+      max: 64,
+      description: `Blob transfers at the same time (shared by every ${dest}).`,
+    },
+    timeout: {
+      type: 'duration',
+      default: '30m',
+      min: 1000,
+      max: 86_400_000,
+      description:
+        'One deadline for the whole operation; past it, the step fails and no further tag is written.',
+    },
+  } as const;
+}
+
+type RegistryInputValues = {
+  username?: string;
+  password?: string;
+  'source-username'?: string;
+  'source-password'?: string;
+  'registry-auth': Record<string, string>;
+  'docker-config'?: string;
+  'insecure-registries': string[];
+  concurrency: number;
+  timeout: number;
+};
+
+/** Credentials by registry, from the inputs (see the input descriptions for precedence). */
+export function explicitCredentials(
+  inputs: RegistryInputValues,
+  opts: { sourceRegistry?: string; destinationRegistries: readonly string[]; setSecret(v: string): void },
+): ExplicitCredentials {
+  const pair = (user: string | undefined, password: string | undefined, names: [string, string]) => {
+    if (user && !password) throw new InputError(names[1], `is required with ${names[0]}.`);
+    if (password && !user)
+      throw new InputError(names[0], `is required with ${names[1]} (registries want a user with a token).`);
+    return user && password ? { username: user, password } : undefined;
+  };
+  const dst = pair(inputs.username, inputs.password, ['username', 'password']);
+  const src = pair(inputs['source-username'], inputs['source-password'], [
+    'source-username',
+    'source-password',
+  ]);
+  const explicit: ExplicitCredentials = {};
+  const has = (registry: string) =>
+    Object.keys(explicit).some((k) => normaliseRegistryKey(k) === normaliseRegistryKey(registry));
+  for (const [host, value] of Object.entries(inputs['registry-auth'])) {
+    const colon = value.indexOf(':');
+    if (colon <= 0 || colon === value.length - 1)
+      throw new InputError(
+        'registry-auth',
+        `the entry for '${host}' is not user:password (value hidden); expected one host=user:password per line.`,
+      );
+    if (normaliseRegistryKey(host) === '')
+      throw new InputError(
+        'registry-auth',
+        `'${host}' is not a registry host; expected e.g. ghcr.io=user:token.`,
+      );
+    const password = value.slice(colon + 1);
+    opts.setSecret(password);
+    if (has(host)) throw new InputError('registry-auth', `'${host}' is given twice.`);
+    explicit[host] = { username: value.slice(0, colon), password, source: 'registry-auth' };
+  }
+  if (dst)
+    for (const registry of opts.destinationRegistries)
+      if (!has(registry)) explicit[registry] = { ...dst, source: 'inputs username/password' };
+  if (src && opts.sourceRegistry && !has(opts.sourceRegistry))
+    explicit[opts.sourceRegistry] = { ...src, source: 'inputs source-username/source-password' };
+  return explicit;
+}
+
+/** One deadline for a whole operation, on top of the action's cancellation signal. */
+export class Deadline {
+  readonly signal: AbortSignal;
+  private fired = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    parent: AbortSignal,
+    readonly ms: number,
+  ) {
+    const controller = new AbortController();
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      controller.abort(new Error(`the timeout of ${formatDuration(ms)} passed`));
+    }, ms);
+    this.timer.unref();
+    if (parent.aborted) controller.abort(parent.reason);
+    else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
+    this.signal = controller.signal;
+  }
+
+  get expired(): boolean {
+    return this.fired;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** The registry client of one action run: credentials from the inputs, then docker config, then CI variables. */
+export function createRegistryClient(
+  inputs: RegistryInputValues,
+  ctx: { platform: Platform; log: Logger; signal: AbortSignal },
+  registries: { source?: string; destinations: readonly string[] },
+): RegistryClient {
+  const setSecret = (v: string) => ctx.platform.setSecret(v);
+  const explicit = explicitCredentials(inputs, {
+    sourceRegistry: registries.source,
+    destinationRegistries: registries.destinations,
+    setSecret,
+  });
+  return new RegistryClient({
+    logger: ctx.log,
+    signal: ctx.signal,
+    explicitCredentials: explicit,
+    dockerConfigDir: inputs['docker-config'],
+    env: ctx.platform.env,
+    onSecret: setSecret,
+    insecureRegistries: inputs['insecure-registries'],
+    concurrency: inputs.concurrency,
+  });
+}
+
+/** Validates the `tags` input. */
+export function parseTags(tags: readonly string[], inputName = 'tags'): string[] {
+  for (const tag of tags)
+    if (!isValidTag(tag))
+      throw new InputError(
+        inputName,
+        `${JSON.stringify(tag)} is not a valid tag; expected letters, digits, '_', '.' and '-' (at most 128, not starting with '.' or '-').`,
+      );
+  return [...new Set(tags)];
+}
+
+/**
+ * Destination references from the list input `inputName` and the `tags` input: a reference with a tag keeps
+ * it and gets every tag of `tags`; one without a tag gets `tags`, else `defaultTag`, else only the digest.
+ * Duplicates are dropped; every value is validated with a message naming the input.
+ */
+export function expandDestinations(
+  values: readonly string[],
+  tags: readonly string[],
+  opts: { inputName: string; defaultTag?: string },
+): ImageReference[] {
+  const out = new Map<string, ImageReference>();
+  for (const value of values) {
+    const ref = parseImageReference(value, { inputName: opts.inputName });
+    const refs: ImageReference[] = ref.tag !== undefined ? [ref] : [];
+    for (const tag of tags) refs.push(withTag(ref, tag));
+    if (refs.length === 0)
+      refs.push(
+        opts.defaultTag !== undefined && ref.digest === undefined ? withTag(ref, opts.defaultTag) : ref,
+      );
+    for (const r of refs) if (!out.has(formatReference(r))) out.set(formatReference(r), r);
+  }
+  return [...out.values()];
+}
+
+/** An error as the user should see it: a timeout says so; credentials, permissions and missing images are the user's to fix (one line). */
+export function userFacingError(err: unknown, deadline: Deadline): unknown {
+  if (deadline.expired)
+    return new Error(
+      `timed out after ${formatDuration(deadline.ms)} (input 'timeout'); nothing was written after that point`,
+    );
+  const userKinds = ['auth', 'denied', 'not-found'];
+  const hint = (e: RegistryError) =>
+    e.kind === 'auth'
+      ? ' (credentials come from registry-auth, username/password, source-username/source-password, the docker config or the CI registry variables)'
+      : '';
+  if (err instanceof CopyRefusedError && err.reason === 'tag-exists')
+    return new ConfigurationError(
+      err.message.replace(/\(allow overwriting to replace it\)/g, '(set allow-overwrite to true to move it)'),
+      { cause: err },
+    );
+  if (err instanceof RegistryError && userKinds.includes(err.kind))
+    return new ConfigurationError(`${err.message}${hint(err)}`, { cause: err });
+  if (
+    err instanceof CopyError &&
+    err.failures.every((f) => f.error instanceof RegistryError && userKinds.includes(f.error.kind))
+  )
+    return new ConfigurationError(err.message, { cause: err });
+  return err;
+}
+
+/** `pushed` when anything was written, `unchanged` when every destination held the digest, `dry-run`. */
+export function overallResult(result: CopyResult, dryRun: boolean): 'pushed' | 'unchanged' | 'dry-run' {
+  if (dryRun) return 'dry-run';
+  return result.destinations.some((d) => d.action === 'pushed') ? 'pushed' : 'unchanged';
+}
+
+/** `registry/repository@digest` once per destination repository, in order. */
+export function pinnedImages(result: CopyResult): string[] {
+  const repos = result.destinations.map((d) => d.ref.replace(/@.*$/, '').replace(/:[^:/]+$/, ''));
+  return [...new Set(repos)].map((r) => `${r}@${result.source.digest}`);
+}
+
+/** Tagged references that now hold the digest. */
+export function taggedRefs(result: CopyResult): string[] {
+  return result.destinations.filter((d) => !d.ref.includes('@')).map((d) => d.ref);
+}
+
+/** Compact JSON of the destinations (the `results` output). */
+export function resultsJson(result: CopyResult): string {
+  return JSON.stringify(
+    result.destinations.map((d) => ({
+      ref: d.ref,
+      action: d.action,
+      ...(d.previousDigest ? { previousDigest: d.previousDigest } : {}),
+      mounted: d.blobsMounted,
+      uploaded: d.blobsUploaded,
+      skipped: d.blobsSkipped,
+      bytes: d.bytesUploaded,
+      requests: d.requests,
+      ...(d.referrers ? { referrers: d.referrers.copied } : {}),
+    })),
+  );
+}
+
+const ICON: Record<string, string> = { pushed: '✅', unchanged: '➖', 'would-push': '🔍', 'dry-run': '🔍' };
+
+/** Heading, source line, and one row per destination. */
+export function fillCopySummary(
+  summary: Summary,
+  action: string,
+  result: CopyResult,
+  opts: { dryRun: boolean; referrers?: boolean },
+): void {
+  const overall = overallResult(result, opts.dryRun);
+  summary.heading(
+    `${action}: ${ICON[overall]} ${overall === 'dry-run' ? 'dry run, nothing written:' : overall} ${shortDigest(result.source.digest)}`,
+  );
+  const kind =
+    result.source.platforms.length > 0 ? `index of ${result.source.platforms.join(', ')}` : 'single image';
+  summary.paragraph(
+    `Source: ${result.source.ref} — ${result.source.digest} (${kind}, ${result.source.mediaType})${result.source.requests > 0 ? `; ${result.source.requests} requests to read it` : ''}.`,
+  );
+  const header = [
+    'Destination',
+    'Action',
+    'Digest',
+    'Mounted',
+    'Uploaded',
+    'Skipped',
+    'Bytes uploaded',
+    'Requests',
+    ...(opts.referrers ? ['Referrers'] : []),
+  ];
+  summary.table(
+    header,
+    result.destinations.map((d) => [
+      d.ref,
+      `${ICON[d.action] ?? ''} ${d.action}`,
+      d.digest,
+      d.blobsMounted,
+      d.blobsUploaded,
+      d.blobsSkipped,
+      formatBytes(d.bytesUploaded),
+      d.requests,
+      ...(opts.referrers ? [d.referrers ? `${d.referrers.copied} (${d.referrers.via})` : 'not copied'] : []),
+    ]),
+  );
+  const replaced = result.destinations.filter((d) => d.previousDigest);
+  if (replaced.length > 0)
+    summary.list(
+      replaced.map(
+        (d) =>
+          `${d.ref} ${opts.dryRun ? 'holds' : 'held'} ${d.previousDigest} before (${opts.dryRun ? 'would be ' : ''}replaced: allow-overwrite)`,
+      ),
+    );
+  summary.paragraph(`${result.requests} registry requests in total.`);
+}
+
+/** The one-line log verdict. */
+export function verdictLine(action: string, result: CopyResult, dryRun: boolean): string {
+  const count = (a: string) => result.destinations.filter((d) => d.action === a).length;
+  const bytes = result.destinations.reduce((n, d) => n + d.bytesUploaded, 0);
+  const n = result.destinations.length;
+  const where = `${n} ${action === 'promote' ? 'target' : 'destination'}${n === 1 ? '' : 's'}`;
+  if (dryRun)
+    return `${action}: dry run, nothing written; ${count('would-push')} of ${where} would change (${formatBytes(bytes)} to upload), ${count('unchanged')} already hold ${shortDigest(result.source.digest)}.`;
+  return `${action}: ${result.source.digest} at ${where} (${count('pushed')} pushed, ${count('unchanged')} unchanged); ${formatBytes(bytes)} uploaded in ${result.requests} requests.`;
+}
