@@ -6,7 +6,8 @@
  * `npm run generate -- --check` writes nothing and exits 1 listing the files that would change (a test runs it).
  */
 import { describeType, type ActionSpec, type InputDecl } from '@kiln/core';
-import { actions } from '@kiln/cli';
+import { loadActions } from '@kiln/cli';
+import type { ActionDefinition } from '@kiln/core';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -73,7 +74,7 @@ export function outputsTable(spec: ActionSpec): string {
   return ['| Output | Description |', '| --- | --- |', ...rows].join('\n');
 }
 
-export function actionsList(): string {
+export function actionsList(actions: readonly ActionDefinition[]): string {
   return [
     '| Action | What it does | Docs |',
     '| --- | --- | --- |',
@@ -95,7 +96,8 @@ export function replaceSection(text: string, name: string, body: string, file: s
 }
 
 /** Every generated file and the content it should have. */
-export function expectedFiles(): Map<string, string> {
+export async function expectedFiles(): Promise<Map<string, string>> {
+  const actions = await loadActions();
   const files = new Map<string, string>();
   for (const a of actions) {
     const spec = a.spec as unknown as ActionSpec;
@@ -110,28 +112,29 @@ export function expectedFiles(): Map<string, string> {
   const rootReadme = join(root, 'README.md');
   files.set(
     rootReadme,
-    replaceSection(readFileSync(rootReadme, 'utf8'), 'actions', actionsList(), rootReadme),
+    replaceSection(readFileSync(rootReadme, 'utf8'), 'actions', actionsList(actions), rootReadme),
   );
   return files;
 }
 
 /** Files whose content differs from what the declarations say. */
-export function staleFiles(): string[] {
-  return [...expectedFiles()]
+export async function staleFiles(): Promise<string[]> {
+  return [...(await expectedFiles())]
     .filter(([file, content]) => !existsSync(file) || readFileSync(file, 'utf8') !== content)
     .map(([file]) => file);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.argv.includes('--check')) {
-    const stale = staleFiles();
+    const stale = await staleFiles();
     if (stale.length) {
       process.stderr.write(`Out of date (run npm run generate):\n${stale.map((f) => `  ${f}`).join('\n')}\n`);
       process.exit(1);
     }
     process.stdout.write('generated files are up to date\n');
   } else {
-    for (const [file, content] of expectedFiles()) writeFileSync(file, content);
-    process.stdout.write(`generated ${[...expectedFiles().keys()].length} files\n`);
+    const files = await expectedFiles();
+    for (const [file, content] of files) writeFileSync(file, content);
+    process.stdout.write(`generated ${files.size} files\n`);
   }
 }

@@ -1,5 +1,5 @@
 /** The bundles Kiln ships: one per action (dist/<name>/) and the CLI (dist/cli/). */
-import { actions } from '@kiln/cli';
+import { actionNames } from '@kiln/cli';
 
 export interface BundleTarget {
   name: string;
@@ -8,7 +8,7 @@ export interface BundleTarget {
 
 export function bundleTargets(): BundleTarget[] {
   return [
-    ...actions.map((a) => ({ name: a.spec.name, entry: `actions/${a.spec.name}/src/index.ts` })),
+    ...actionNames.map((name) => ({ name, entry: `actions/${name}/src/index.ts` })),
     { name: 'cli', entry: 'packages/cli/src/index.ts' },
   ];
 }

@@ -90,8 +90,8 @@ describe('action metadata', () => {
 });
 
 describe('generated files and version', () => {
-  test('action.yml files and README tables match the declarations (npm run generate)', () => {
-    expect(staleFiles().map((f) => relative(repoRoot, f))).toEqual([]);
+  test('action.yml files and README tables match the declarations (npm run generate)', async () => {
+    expect((await staleFiles()).map((f) => relative(repoRoot, f))).toEqual([]);
   });
   test('the version in code is the package version', () => {
     expect(KILN_VERSION).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);

@@ -208,7 +208,9 @@ describe('the kiln CLI bundle', () => {
     expect(version.stdout.trim()).toMatch(/^kiln \d+\.\d+\.\d+$/);
     const unknown = await runNode([cli, 'deploy-nowhere'], { env: env({}) });
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain("unknown action 'deploy-nowhere'; expected one of: smoke-test");
+    expect(unknown.stderr).toContain(
+      "unknown action 'deploy-nowhere'; expected one of: push-registry, promote, deploy-marathon, smoke-test.",
+    );
     const flag = await runNode([cli, 'smoke-test', '--ur', 'x'], { env: env({}) });
     expect(flag.exitCode).toBe(1);
     expect(flag.stderr.trim()).toBe(

@@ -1,13 +1,29 @@
-/** Every Kiln action, in pipeline order: the CLI, the generators and the tests read this one list. */
+/**
+ * Every Kiln action, in pipeline order: the CLI, the generators and the tests read this one list. Each action
+ * is loaded only when it is needed, so `kiln <action>` parses only that action's code (the bundler puts each
+ * in its own chunk beside dist/cli/index.js).
+ */
 import type { ActionDefinition } from '@kiln/core';
-import { action as smokeTest } from '@kiln/action-smoke-test';
-import { action as deployMarathon } from '@kiln/action-deploy-marathon';
 
-export const actions: readonly ActionDefinition[] = [
-  smokeTest as unknown as ActionDefinition,
-  deployMarathon as unknown as ActionDefinition,
-];
+const loaders = {
+  'push-registry': () => import('@kiln/action-push-registry'),
+  promote: () => import('@kiln/action-promote'),
+  'deploy-marathon': () => import('@kiln/action-deploy-marathon'),
+  'smoke-test': () => import('@kiln/action-smoke-test'),
+} as const;
 
-export function findAction(name: string): ActionDefinition | undefined {
-  return actions.find((a) => a.spec.name === name);
+export type ActionName = keyof typeof loaders;
+
+export const actionNames = Object.keys(loaders) as ActionName[];
+
+export function isActionName(name: string): name is ActionName {
+  return Object.hasOwn(loaders, name);
+}
+
+export async function loadAction(name: ActionName): Promise<ActionDefinition> {
+  return (await loaders[name]()).action as unknown as ActionDefinition;
+}
+
+export function loadActions(): Promise<ActionDefinition[]> {
+  return Promise.all(actionNames.map(loadAction));
 }

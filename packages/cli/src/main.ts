@@ -7,9 +7,10 @@
  *   kiln <action> --input value … [--json]
  */
 import { KILN_VERSION, runAction } from '@kiln/core';
-import { actions, findAction } from './actions.js';
+import { actionNames, isActionName, loadAction, loadActions } from './actions.js';
 
-export function usage(): string {
+export async function usage(): Promise<string> {
+  const actions = await loadActions();
   const width = Math.max(...actions.map((a) => a.spec.name.length));
   return [
     `kiln ${KILN_VERSION}: composable CI actions for immutable-image delivery`,
@@ -30,25 +31,21 @@ export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = command === 'help' ? rest[0] : undefined;
-    const action = topic ? findAction(topic) : undefined;
-    if (topic && !action) {
-      process.stderr.write(`error: unknown action '${topic}'.\n\n${usage()}\n`);
+    if (topic && !isActionName(topic)) {
+      process.stderr.write(`error: unknown action '${topic}'.\n\n${await usage()}\n`);
       return 1;
     }
-    if (action) return runAction(action, { argv: ['--help'] });
-    process.stdout.write(usage() + '\n');
+    if (topic) return runAction(await loadAction(topic as never), { argv: ['--help'] });
+    process.stdout.write((await usage()) + '\n');
     return command === undefined ? 1 : 0;
   }
   if (command === '--version' || command === 'version') {
     process.stdout.write(`kiln ${KILN_VERSION}\n`);
     return 0;
   }
-  const action = findAction(command);
-  if (!action) {
-    process.stderr.write(
-      `error: unknown action '${command}'; expected one of: ${actions.map((a) => a.spec.name).join(', ')}.\n`,
-    );
+  if (!isActionName(command)) {
+    process.stderr.write(`error: unknown action '${command}'; expected one of: ${actionNames.join(', ')}.\n`);
     return 1;
   }
-  return runAction(action, { argv: rest });
+  return runAction(await loadAction(command), { argv: rest });
 }

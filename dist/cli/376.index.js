@@ -1,0 +1,148 @@
+export const id = 376;
+export const ids = [376];
+export const modules = {
+
+/***/ 8376:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+__webpack_require__.r(__webpack_exports__);
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   action: () => (/* binding */ action),
+/* harmony export */   spec: () => (/* binding */ spec)
+/* harmony export */ });
+/* harmony import */ var _kiln_core__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(2737);
+/* harmony import */ var _kiln_core__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8592);
+/* harmony import */ var _kiln_core__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(2512);
+/* harmony import */ var _kiln_core__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6314);
+/* harmony import */ var _kiln_core__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(7638);
+/* harmony import */ var _kiln_core__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(5035);
+/**
+ * promote: move a tested image to new tags, repositories or registries by digest, without rebuilding. Same
+ * repository = one manifest PUT; same registry = blob mounts; another registry = a streamed copy. The digest
+ * at every target is verified to be the source's; tags are written last. The declaration below is the single
+ * source of the action's inputs and outputs; the copy engine is @kiln/core's `copyImage`.
+ */
+
+const { /* createRegistryClient */ "Hn": createRegistryClient, /* Deadline */ "B2": Deadline, /* expandDestinations */ "wt": expandDestinations, /* fillCopySummary */ "XC": fillCopySummary, /* overallResult */ "ZH": overallResult, /* parseTags */ "rL": parseTags, /* pinnedImages */ "Dl": pinnedImages, /* registryInputs */ "P4": registryInputs, /* resultsJson */ "ji": resultsJson, /* userFacingError */ "an": userFacingError, /* verdictLine */ "MT": verdictLine, } = _kiln_core__WEBPACK_IMPORTED_MODULE_0__;
+const spec = (0,_kiln_core__WEBPACK_IMPORTED_MODULE_1__/* .defineAction */ .Q)({
+    name: 'promote',
+    title: 'Kiln promote',
+    description: 'Promote a tested image by digest to new tags, repositories or registries without rebuilding: retag, mount or stream; verify the digest; refuse a moved source or an overwritten tag.',
+    branding: { icon: 'award', color: 'orange' },
+    inputs: {
+        source: {
+            type: 'string',
+            required: true,
+            placeholder: 'reference',
+            description: 'The image to promote: `registry/repository:tag`, `…@sha256:…` or both (the digest wins). Without tag or digest, `latest`.',
+        },
+        targets: {
+            type: 'list',
+            placeholder: 'references',
+            description: "Where to promote to, one per line or comma-separated: another tag (`harbor.example.com/team/app:1.4.2`), repository or registry (`ghcr.io/org/app`). A target without a tag gets `tags`, else the source's tag. Default: the source's repository (with `tags`).",
+        },
+        tags: {
+            type: 'list',
+            placeholder: 'tags',
+            description: 'Tags given at every target repository, e.g. the release version. With no `targets`, they are new tags in the source repository (the pull / tag / push of a deploy-only job).',
+        },
+        'expected-digest': {
+            type: 'string',
+            placeholder: 'sha256:…',
+            description: 'Refuse to promote unless the source resolves to this digest (the one that was tested): a source tag that moved since is refused before anything is written.',
+        },
+        'allow-overwrite': {
+            type: 'boolean',
+            default: 'false',
+            description: 'Move a target tag that points to another digest. Default: refuse, before anything is written (a tag already holding the same digest is fine).',
+        },
+        referrers: {
+            type: 'boolean',
+            default: 'false',
+            description: 'Also copy what refers to the image (cosign/notation signatures, SBOMs, attestations): the referrers API or the `sha256-<hex>` tag. Best effort: a warning when they cannot be copied.',
+        },
+        'dry-run': {
+            type: 'boolean',
+            default: 'false',
+            description: 'Resolve the source, inspect the targets and report what would be copied; write nothing.',
+        },
+        ...registryInputs('target'),
+    },
+    outputs: {
+        digest: {
+            description: 'Digest of the promoted manifest or index (`sha256:…`): the same at every target.',
+        },
+        promoted: {
+            description: 'Every target reference that now holds the digest (`registry/repository:tag`), one per line (empty in a dry run).',
+        },
+        image: {
+            description: '`registry/repository@digest` of each target repository, one per line: what to deploy (empty in a dry run).',
+        },
+        platforms: {
+            description: 'Platforms of a multi-arch index, comma-separated (`linux/amd64,linux/arm64`); empty for one image.',
+        },
+        result: {
+            description: '`pushed` (something was written), `unchanged` (every target already held the digest) or `dry-run`.',
+        },
+        results: {
+            description: 'JSON array, one object per target: ref, action, previousDigest, mounted, uploaded, skipped, bytes, requests, referrers.',
+        },
+    },
+});
+const action = (0,_kiln_core__WEBPACK_IMPORTED_MODULE_2__/* .defineActionRunner */ .o)({
+    spec,
+    async main({ inputs, log, signal, summary, setOutput, platform }) {
+        // Everything is validated before the first request.
+        const source = (0,_kiln_core__WEBPACK_IMPORTED_MODULE_3__/* .parseImageReference */ .o_)(inputs.source, { inputName: 'source' });
+        const expected = inputs['expected-digest'];
+        if (expected !== undefined && !(0,_kiln_core__WEBPACK_IMPORTED_MODULE_3__/* .isDigest */ .Bc)(expected))
+            throw new _kiln_core__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz('expected-digest', `${JSON.stringify(expected)} is not a digest; expected sha256:<64 lowercase hex characters>.`);
+        if (expected !== undefined && source.digest !== undefined && source.digest !== expected)
+            throw new _kiln_core__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz('expected-digest', `is ${expected}, but source names ${source.digest}; give the tag as source to check that it still points to the tested digest.`);
+        const tags = parseTags(inputs.tags);
+        if (inputs.targets.length === 0 && tags.length === 0)
+            throw new _kiln_core__WEBPACK_IMPORTED_MODULE_4__/* .InputError */ .dz('targets', 'is required unless tags is given; expected target references (e.g. ghcr.io/org/app:1.4.2) or tags for the source repository.');
+        const defaultTag = source.tag ?? (source.digest ? undefined : 'latest');
+        const dsts = expandDestinations(inputs.targets.length > 0 ? inputs.targets : [(0,_kiln_core__WEBPACK_IMPORTED_MODULE_3__/* .repositoryName */ .aR)(source)], tags, { inputName: 'targets', defaultTag });
+        const dryRun = inputs['dry-run'];
+        // The timer is unref'd: an early throw below leaves nothing running.
+        const deadline = new Deadline(signal, inputs.timeout);
+        const client = createRegistryClient(inputs, { platform, log, signal: deadline.signal }, { source: source.registry, destinations: dsts.map((d) => d.registry) });
+        let result;
+        try {
+            log.info(`${dryRun ? 'Dry run: planning the promotion of' : 'Promoting'} ${(0,_kiln_core__WEBPACK_IMPORTED_MODULE_3__/* .formatReference */ .FH)(source)}${expected ? ` (expected ${expected})` : ''} to ${dsts.map(_kiln_core__WEBPACK_IMPORTED_MODULE_3__/* .formatReference */ .FH).join(', ')}.`);
+            result = await (0,_kiln_core__WEBPACK_IMPORTED_MODULE_5__/* .copyImage */ .L1)(source, dsts, {
+                client,
+                expectedDigest: expected,
+                allowOverwrite: inputs['allow-overwrite'],
+                dryRun,
+                referrers: inputs.referrers,
+                signal: deadline.signal,
+            });
+        }
+        catch (e) {
+            const err = userFacingError(e, deadline);
+            summary.heading('promote: ❌ failed').paragraph((0,_kiln_core__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(err));
+            throw err;
+        }
+        finally {
+            deadline.dispose();
+        }
+        setOutput('digest', result.source.digest);
+        setOutput('platforms', result.source.platforms.join(','));
+        setOutput('result', overallResult(result, dryRun));
+        setOutput('results', resultsJson(result));
+        if (!dryRun) {
+            setOutput('promoted', result.destinations.map((d) => d.ref).join('\n'));
+            setOutput('image', pinnedImages(result).join('\n'));
+        }
+        fillCopySummary(summary, 'promote', result, { dryRun, referrers: inputs.referrers });
+        log.info(verdictLine('promote', result, dryRun));
+        return 0;
+    },
+});
+
+
+/***/ })
+
+};
