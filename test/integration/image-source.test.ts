@@ -900,82 +900,79 @@ describe('image sources (oci layout, oci-archive, docker-archive)', () => {
   });
 
   // CI installs buildah (.ci/run): a missing tool fails here rather than skipping quietly.
-  test(
-    'an image built by buildah (from scratch, copy, commit, push oci-archive and docker-archive)',
-    async () => {
-      if (!which('buildah')) throw new Error('this test needs buildah: apt-get install -y buildah');
-      const root = path('buildah');
-      await mkdir(join(root, 'ctx'), { recursive: true });
-      await writeFile(join(root, 'ctx', 'hello.txt'), 'built by buildah\n');
-      const policy = join(root, 'policy.json');
-      await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-      const env = {
-        PATH: process.env.PATH,
-        HOME: root,
-        XDG_RUNTIME_DIR: join(root, 'run'),
-        BUILDAH_ISOLATION: 'chroot',
-        TMPDIR: root,
-      };
-      const buildah = async (...args: string[]) =>
-        (
-          await exec(
-            'buildah',
-            [
-              '--root',
-              join(root, 'storage'),
-              '--runroot',
-              join(root, 'runroot'),
-              '--storage-driver',
-              'vfs',
-              ...args,
-            ],
-            { env, timeoutMs: 60_000 },
-          )
-        ).stdout.trim();
-      const container = await buildah('from', 'scratch');
-      await buildah('copy', container, join(root, 'ctx', 'hello.txt'), '/hello.txt');
-      await buildah(
-        'config',
-        '--cmd',
-        '/hello.txt',
-        '--label',
-        'org.opencontainers.image.title=kiln',
-        container,
-      );
-      await buildah('commit', '--quiet', '--signature-policy', policy, container, 'kiln-built:1');
-      const ociTar = join(root, 'built-oci.tar');
-      const dockerTar = join(root, 'built-docker.tar');
-      await buildah(
-        'push',
-        '--quiet',
-        '--signature-policy',
-        policy,
-        'kiln-built:1',
-        `oci-archive:${ociTar}:kiln-built:1`,
-      );
-      await buildah(
-        'push',
-        '--quiet',
-        '--signature-policy',
-        policy,
-        'kiln-built:1',
-        `docker-archive:${dockerTar}:kiln-built:1`,
-      );
+  test('an image built by buildah (from scratch, copy, commit, push oci-archive and docker-archive)', async () => {
+    if (!which('buildah')) throw new Error('this test needs buildah: apt-get install -y buildah');
+    const root = path('buildah');
+    await mkdir(join(root, 'ctx'), { recursive: true });
+    await writeFile(join(root, 'ctx', 'hello.txt'), 'built by buildah\n');
+    const policy = join(root, 'policy.json');
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+    const env = {
+      PATH: process.env.PATH,
+      HOME: root,
+      XDG_RUNTIME_DIR: join(root, 'run'),
+      BUILDAH_ISOLATION: 'chroot',
+      TMPDIR: root,
+    };
+    const buildah = async (...args: string[]) =>
+      (
+        await exec(
+          'buildah',
+          [
+            '--root',
+            join(root, 'storage'),
+            '--runroot',
+            join(root, 'runroot'),
+            '--storage-driver',
+            'vfs',
+            ...args,
+          ],
+          { env, timeoutMs: 60_000 },
+        )
+      ).stdout.trim();
+    const container = await buildah('from', 'scratch');
+    await buildah('copy', container, join(root, 'ctx', 'hello.txt'), '/hello.txt');
+    await buildah(
+      'config',
+      '--cmd',
+      '/hello.txt',
+      '--label',
+      'org.opencontainers.image.title=kiln',
+      container,
+    );
+    await buildah('commit', '--quiet', '--signature-policy', policy, container, 'kiln-built:1');
+    const ociTar = join(root, 'built-oci.tar');
+    const dockerTar = join(root, 'built-docker.tar');
+    await buildah(
+      'push',
+      '--quiet',
+      '--signature-policy',
+      policy,
+      'kiln-built:1',
+      `oci-archive:${ociTar}:kiln-built:1`,
+    );
+    await buildah(
+      'push',
+      '--quiet',
+      '--signature-policy',
+      policy,
+      'kiln-built:1',
+      `docker-archive:${dockerTar}:kiln-built:1`,
+    );
 
-      await withSource(`oci-archive:${ociTar}:kiln-built:1`, async (src) => {
-        const manifest = await src.rootManifest();
-        expect(manifest.bytes.toString()).toBe(await rawOf(`oci-archive:${ociTar}`));
-        const items = await verifyAll(src);
-        expect(items.map((i) => i.type)).toEqual(['blob', 'blob', 'manifest']);
-      });
-      await withSource(dockerTar, async (src) => {
-        expect(src.kind).toBe('docker-archive');
-        expect(src.describe()).toBe(`docker-archive:${dockerTar}:docker.io/library/kiln-built:1`);
-        await withSource(`docker-archive:${dockerTar}:kiln-built:1`, async (again) =>
-          expect((await again.rootManifest()).digest).toBe((await src.rootManifest()).digest),
-        );
-        await verifyAll(src);
-      });
-    },
-  );
+    await withSource(`oci-archive:${ociTar}:kiln-built:1`, async (src) => {
+      const manifest = await src.rootManifest();
+      expect(manifest.bytes.toString()).toBe(await rawOf(`oci-archive:${ociTar}`));
+      const items = await verifyAll(src);
+      expect(items.map((i) => i.type)).toEqual(['blob', 'blob', 'manifest']);
+    });
+    await withSource(dockerTar, async (src) => {
+      expect(src.kind).toBe('docker-archive');
+      expect(src.describe()).toBe(`docker-archive:${dockerTar}:docker.io/library/kiln-built:1`);
+      await withSource(`docker-archive:${dockerTar}:kiln-built:1`, async (again) =>
+        expect((await again.rootManifest()).digest).toBe((await src.rootManifest()).digest),
+      );
+      await verifyAll(src);
+    });
+  });
 });

@@ -7,7 +7,11 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { classifySource } from '../../actions/push-registry/src/action.js';
-import { expandDestinations, explicitCredentials, parseTags } from '../../packages/core/src/registry/action-support.js';
+import {
+  expandDestinations,
+  explicitCredentials,
+  parseTags,
+} from '../../packages/core/src/registry/action-support.js';
 import { formatReference } from '../../packages/core/src/image/reference.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'kiln-push-inputs-'));
