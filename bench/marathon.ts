@@ -13,12 +13,13 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { hostNode, runAction } from '../test/harness/runner.js';
 import { startMarathonSim, type MarathonSim, type SimEvent } from '../test/sim/marathon/server.js';
 
-const root = resolve(import.meta.dirname, '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 7);
 const timeScale = Number(process.env.BENCH_TIME_SCALE ?? 60);
 const IMAGE = 'reg.example.com/team/app';

@@ -6,9 +6,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = resolve(import.meta.dirname, '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
 const host = process.env.npm_node_execpath ?? '/usr/bin/node';

@@ -6,10 +6,11 @@
  */
 import ncc from '@vercel/ncc';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bundleTargets } from './targets.js';
 
-const root = resolve(import.meta.dirname, '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export async function bundle(outDir: string, only: string[] = []): Promise<string[]> {
   const built: string[] = [];

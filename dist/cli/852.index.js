@@ -2415,7 +2415,7 @@ async function httpRequest(url, opts = {}) {
                 return response;
             waitMs = retryAfter ?? backoffDelay(attempt, policy);
             retryReason = `HTTP ${res.statusCode}${retryAfter !== undefined ? ` (Retry-After ${Math.round(retryAfter / 1000)}s)` : ''}`;
-            if (opts.deadline !== undefined && Date.now() + waitMs > opts.deadline)
+            if (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline)
                 return response;
             await response.dump();
         }
@@ -2431,7 +2431,7 @@ async function httpRequest(url, opts = {}) {
             if (!retryable ||
                 !replayable ||
                 attempt >= policy.retries ||
-                (opts.deadline !== undefined && Date.now() + waitMs > opts.deadline))
+                (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline))
                 throw new HttpError(`${method} ${redactUrl(target)}: ${message}`, target.toString(), code, attempt + 1, {
                     cause: err,
                 });

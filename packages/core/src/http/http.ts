@@ -231,7 +231,7 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
       if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) return response;
       waitMs = retryAfter ?? backoffDelay(attempt, policy);
       retryReason = `HTTP ${res.statusCode}${retryAfter !== undefined ? ` (Retry-After ${Math.round(retryAfter / 1000)}s)` : ''}`;
-      if (opts.deadline !== undefined && Date.now() + waitMs > opts.deadline) return response;
+      if (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline) return response;
       await response.dump();
     } catch (err) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
@@ -244,7 +244,7 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
         !retryable ||
         !replayable ||
         attempt >= policy.retries ||
-        (opts.deadline !== undefined && Date.now() + waitMs > opts.deadline)
+        (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline)
       )
         throw new HttpError(
           `${method} ${redactUrl(target)}: ${message}`,
