@@ -1663,7 +1663,13 @@ class RegistryClient {
     transport;
     auth;
     /** Limits concurrent blob transfers (shared by every copy made with this client). */
+    /** Transfers (blob uploads and downloads, manifest writes): `concurrency` at a time. */
     limit;
+    /**
+     * Cheap metadata requests (blob HEADs, mounts): no bytes move, so they go wider than transfers; one round
+     * trip covers every blob of an ordinary image instead of several waves.
+     */
+    limitMeta;
     signal;
     opts;
     constructor(opts) {
@@ -1698,6 +1704,7 @@ class RegistryClient {
             })),
         });
         this.limit = createLimiter(opts.concurrency ?? 4);
+        this.limitMeta = createLimiter(Math.max(16, opts.concurrency ?? 4));
     }
     /** Options this client was made with (read-only view). */
     get options() {
@@ -2006,9 +2013,18 @@ async function pushImage(source, dsts, opts = {}) {
     }
     if (from)
         client.declareScopes(from.registry, [(0,scopes/* repositoryScope */.F7)(from.repository, 'pull')]);
-    // 1. Resolve the source.
+    // 1. Resolve the source. The HEADs of tagged destinations (step 2) do not depend on it: they start now, in
+    // the same round trip.
     const srcStats = { requests: 0 };
     const srcCtx = { ...ctxBase, stats: srcStats };
+    const dstStats = dsts.map(() => ({ requests: 0 }));
+    const earlyHeads = dsts.map((dst, i) => {
+        if (dst.tag === undefined)
+            return undefined;
+        const head = client.headManifest(dst, dst.tag, { ...ctxBase, stats: dstStats[i] });
+        head.catch(() => undefined); // awaited in step 2; a failure there, not an unhandled rejection here
+        return head;
+    });
     const root = await source.resolve(srcCtx);
     if (opts.expectedDigest !== undefined && root.digest !== opts.expectedDigest) {
         throw new CopyRefusedError(`refusing to copy ${source.display}: it now resolves to ${root.digest}, not the expected ${opts.expectedDigest} (the source moved)`, 'source-moved', source.display);
@@ -2017,7 +2033,7 @@ async function pushImage(source, dsts, opts = {}) {
     log.info(`${source.display} is ${root.digest} (${root.parsed.kind === 'index' ? `index of ${platforms.join(', ')}` : 'single image'})`);
     // The manifest tree below the root, fetched once and only if some destination needs it.
     const tree = new ImageTreeLoader((digest) => source.manifest(digest, srcCtx));
-    const jobs = dsts.map((dst) => {
+    const jobs = dsts.map((dst, i) => {
         if (dst.digest !== undefined && dst.digest !== root.digest) {
             throw new CopyRefusedError(`destination ${(0,reference/* formatReference */.FH)(dst)} names digest ${dst.digest}, but ${source.display} is ${root.digest}`, 'digest-conflict', (0,reference/* formatReference */.FH)(dst));
         }
@@ -2029,7 +2045,8 @@ async function pushImage(source, dsts, opts = {}) {
             reference: dst.tag ?? root.digest,
             sameRepository: sameRegistry && from.repository === dst.repository,
             ...(sameRegistry ? { mountFrom: from.repository } : {}),
-            stats: { requests: 0 },
+            stats: dstStats[i],
+            earlyHead: earlyHeads[i],
             skip: false,
             result: {
                 ref: display,
@@ -2048,7 +2065,7 @@ async function pushImage(source, dsts, opts = {}) {
     const refusals = [];
     await copy_all(jobs, async (job) => {
         const ctx = { ...ctxBase, stats: job.stats };
-        const head = await client.headManifest(job.dst, job.reference, ctx);
+        const head = await (job.earlyHead ?? client.headManifest(job.dst, job.reference, ctx));
         let current = head?.digest;
         if (head && current === undefined)
             current = (await client.getManifest(job.dst, job.reference, ctx)).digest;
@@ -2186,7 +2203,7 @@ async function ensureBlob(client, source, job, blob, opts) {
             r.blobsMounted++;
             return;
         }
-        const mount = await client.limit(() => client.mountBlob(job.dst, blob.digest, job.mountFrom, ctx));
+        const mount = await client.limitMeta(() => client.mountBlob(job.dst, blob.digest, job.mountFrom, ctx));
         if (mount.mounted) {
             r.blobsMounted++;
             return;
@@ -2195,7 +2212,7 @@ async function ensureBlob(client, source, job, blob, opts) {
         if (mount.session)
             return upload(mount.session);
     }
-    const size = await client.limit(() => client.blobExists(job.dst, blob.digest, ctx));
+    const size = await client.limitMeta(() => client.blobExists(job.dst, blob.digest, ctx));
     if (size !== undefined) {
         r.blobsSkipped++;
         return;

@@ -368,7 +368,9 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expect(oneErrorLine(r)).toBe(
       `::error::refusing to copy ${open.host}/${p}/guard:latest: it now resolves to ${moved.manifest.digest}, not the expected ${tested.manifest.digest} (the source moved)`,
     );
-    expect(proxy2.stats().requests).toBe(0);
+    // Nothing was written: at most the read-only HEAD of the target tag, sent with the source read.
+    expect(proxy2.stats().log.filter((e) => e.method !== 'HEAD')).toEqual([]);
+    expect(proxy2.stats().uploadedBytes).toBe(0);
     expect(r.summary).toContain('promote: ❌ failed');
 
     const pinned = await runAction('promote', {

@@ -655,8 +655,15 @@ describe('registry client (docker-registry + skopeo)', () => {
       service: ts.service,
       status: 200,
     });
-    // Only the first request paid the 401 round trip; the token request went through the proxy.
-    expect(tokenProxy.stats().log.filter((e) => e.status === 401)).toHaveLength(1);
+    // Only the first round trip (the source GET and the target HEAD, sent together) met the 401; one token
+    // request answered both; the token request went through the proxy.
+    const log = tokenProxy.stats().log;
+    const challenged = log.filter((e) => e.status === 401);
+    expect(challenged.map((e) => e.route).sort()).toEqual([
+      'GET /v2/:name/manifests/:ref',
+      'HEAD /v2/:name/manifests/:ref',
+    ]);
+    expect(log.slice(0, 2).every((e) => e.status === 401)).toBe(true);
     expect(tokenProxy.stats().byRoute['GET /token']).toBe(1);
 
     // A new repository: the token is re-exchanged for the grown scope set.

@@ -84,7 +84,13 @@ export class RegistryClient {
   readonly transport: RegistryTransport;
   readonly auth: Authenticator;
   /** Limits concurrent blob transfers (shared by every copy made with this client). */
+  /** Transfers (blob uploads and downloads, manifest writes): `concurrency` at a time. */
   readonly limit: Limiter;
+  /**
+   * Cheap metadata requests (blob HEADs, mounts): no bytes move, so they go wider than transfers; one round
+   * trip covers every blob of an ordinary image instead of several waves.
+   */
+  readonly limitMeta: Limiter;
   readonly signal?: AbortSignal;
   private readonly opts: RegistryClientOptions;
 
@@ -121,6 +127,7 @@ export class RegistryClient {
       })),
     });
     this.limit = createLimiter(opts.concurrency ?? 4);
+    this.limitMeta = createLimiter(Math.max(16, opts.concurrency ?? 4));
   }
 
   /** Options this client was made with (read-only view). */

@@ -36,7 +36,7 @@ import type { RequestStats } from './auth.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
 import { digestLike, isVerifiableDigest, shortDigest } from './digest.js';
 import { DigestMismatchError, findCause, RegistryError } from './errors.js';
-import { parseManifest, platformString, type Manifest } from './manifest.js';
+import { parseManifest, platformString, type Manifest, type ManifestHead } from './manifest.js';
 import { OCI_INDEX } from './media-types.js';
 import { formatBytes } from './progress.js';
 import { referrersTag, type ReferrersResult } from './referrers.js';
@@ -203,6 +203,8 @@ interface Job {
   /** The source is a repository of the destination's registry: blobs can be mounted from it. */
   mountFrom?: string;
   stats: RequestStats;
+  /** The HEAD of the destination tag, started while the source was being resolved. */
+  earlyHead?: Promise<ManifestHead | undefined>;
   result: DestinationResult;
   skip: boolean;
 }
@@ -269,9 +271,17 @@ export async function pushImage(
   }
   if (from) client.declareScopes(from.registry, [repositoryScope(from.repository, 'pull')]);
 
-  // 1. Resolve the source.
+  // 1. Resolve the source. The HEADs of tagged destinations (step 2) do not depend on it: they start now, in
+  // the same round trip.
   const srcStats: RequestStats = { requests: 0 };
   const srcCtx = { ...ctxBase, stats: srcStats };
+  const dstStats = dsts.map((): RequestStats => ({ requests: 0 }));
+  const earlyHeads = dsts.map((dst, i) => {
+    if (dst.tag === undefined) return undefined;
+    const head = client.headManifest(dst, dst.tag, { ...ctxBase, stats: dstStats[i]! });
+    head.catch(() => undefined); // awaited in step 2; a failure there, not an unhandled rejection here
+    return head;
+  });
   const root = await source.resolve(srcCtx);
   if (opts.expectedDigest !== undefined && root.digest !== opts.expectedDigest) {
     throw new CopyRefusedError(
@@ -289,7 +299,7 @@ export async function pushImage(
   // The manifest tree below the root, fetched once and only if some destination needs it.
   const tree = new ImageTreeLoader((digest) => source.manifest(digest, srcCtx));
 
-  const jobs: Job[] = dsts.map((dst) => {
+  const jobs: Job[] = dsts.map((dst, i) => {
     if (dst.digest !== undefined && dst.digest !== root.digest) {
       throw new CopyRefusedError(
         `destination ${formatReference(dst)} names digest ${dst.digest}, but ${source.display} is ${root.digest}`,
@@ -305,7 +315,8 @@ export async function pushImage(
       reference: dst.tag ?? root.digest,
       sameRepository: sameRegistry && from.repository === dst.repository,
       ...(sameRegistry ? { mountFrom: from.repository } : {}),
-      stats: { requests: 0 },
+      stats: dstStats[i]!,
+      earlyHead: earlyHeads[i],
       skip: false,
       result: {
         ref: display,
@@ -325,7 +336,7 @@ export async function pushImage(
   const refusals: CopyRefusedError[] = [];
   await all(jobs, async (job) => {
     const ctx = { ...ctxBase, stats: job.stats };
-    const head = await client.headManifest(job.dst, job.reference, ctx);
+    const head = await (job.earlyHead ?? client.headManifest(job.dst, job.reference, ctx));
     let current = head?.digest;
     if (head && current === undefined)
       current = (await client.getManifest(job.dst, job.reference, ctx)).digest;
@@ -502,7 +513,7 @@ async function ensureBlob(
       r.blobsMounted++;
       return;
     }
-    const mount = await client.limit(() => client.mountBlob(job.dst, blob.digest, job.mountFrom!, ctx));
+    const mount = await client.limitMeta(() => client.mountBlob(job.dst, blob.digest, job.mountFrom!, ctx));
     if (mount.mounted) {
       r.blobsMounted++;
       return;
@@ -512,7 +523,7 @@ async function ensureBlob(
     );
     if (mount.session) return upload(mount.session);
   }
-  const size = await client.limit(() => client.blobExists(job.dst, blob.digest, ctx));
+  const size = await client.limitMeta(() => client.blobExists(job.dst, blob.digest, ctx));
   if (size !== undefined) {
     r.blobsSkipped++;
     return;
