@@ -5,6 +5,7 @@
  * committed dist/ equals a fresh build).
  */
 import ncc from '@vercel/ncc';
+import { minify } from 'terser';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,11 @@ export async function bundle(outDir: string, only: string[] = []): Promise<strin
     for (const [name, asset] of Object.entries(assets ?? {})) {
       if (name === 'package.json') continue;
       mkdirSync(join(dir, name, '..'), { recursive: true });
-      writeFileSync(join(dir, name), asset.source);
+      // ncc minifies the entry only: the chunks of lazily loaded actions (dist/cli/<id>.index.js) get the same.
+      const source = /\.index\.js$/.test(name)
+        ? ((await minify(asset.source.toString(), { module: true, compress: true, mangle: true })).code ?? '')
+        : asset.source;
+      writeFileSync(join(dir, name), source);
     }
     built.push(t.name);
   }
