@@ -20,7 +20,13 @@ import {
   referrersTag,
   RegistryClient,
 } from '../../packages/core/src/registry/index.js';
-import { listFiles, repoRoot, runAction, runtimes, type RunResult } from '../harness/runner.js';
+import { repoRoot, runAction, runtimes, type RunResult } from '../harness/runner.js';
+import {
+  expectNoLeak as expectNoLeakOf,
+  oneErrorLine,
+  onlyErrorLine,
+  rawHead,
+} from '../harness/assertions.js';
 import { runNode, type ChildResult } from '../harness/tsx.js';
 import { startFaultProxy, type FaultProxy } from '../sim/registry/fault-proxy.js';
 import { writeOciLayout, type OciLayoutImage } from '../sim/registry/oci-layout.js';
@@ -29,13 +35,9 @@ import { createSkopeo, skopeoAvailable, type Skopeo } from '../sim/registry/skop
 import { removeDir } from '../sim/registry/util.js';
 
 const PASSWORD = 'wonderland-Pr0mote';
+const expectNoLeak = (r: RunResult | ChildResult, dirs: string[], secret = PASSWORD) =>
+  expectNoLeakOf(r, dirs, secret);
 const USERS = { alice: PASSWORD };
-const ACCEPT = [
-  OCI_INDEX,
-  OCI_MANIFEST,
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
 const sha256 = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const basicAuth = `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`;
 
@@ -178,54 +180,6 @@ async function seedSignature(registry: string, repository: string, subject: stri
   );
   await client.putManifest(repo, referrersTag(subject), { bytes: tagIndex, mediaType: OCI_INDEX });
   return digest;
-}
-
-/** The digest a reference points at (raw HEAD, independent of Kiln), or undefined. */
-async function rawHead(url: string, repo: string, reference: string, auth?: string) {
-  const res = await fetch(`${url}/v2/${repo}/manifests/${reference}`, {
-    method: 'HEAD',
-    headers: { Accept: ACCEPT, ...(auth ? { Authorization: auth } : {}) },
-  });
-  return res.status === 200 ? (res.headers.get('docker-content-digest') ?? '') : undefined;
-}
-
-/** The password appears nowhere: stdout (but the mask commands), stderr, outputs, summary, every file left. */
-function expectNoLeak(r: RunResult | ChildResult, dirs: string[], secret = PASSWORD) {
-  const printed =
-    r.stdout
-      .split('\n')
-      .filter((l) => !l.startsWith('::add-mask::'))
-      .join('\n') + r.stderr;
-  expect(printed).not.toContain(secret);
-  expect(printed).not.toContain(Buffer.from(`alice:${secret}`).toString('base64'));
-  if ('outputs' in r) {
-    expect(JSON.stringify([...r.outputs])).not.toContain(secret);
-    expect(r.summary).not.toContain(secret);
-  }
-  for (const dir of dirs)
-    for (const [path, content] of listFiles(dir))
-      if (!path.endsWith('/state'))
-        expect({ path, leaked: content.includes(secret) }).toEqual({ path, leaked: false });
-}
-
-/** The step printed nothing but one `::error::` line (mask and debug commands aside). */
-function onlyErrorLine(r: RunResult): string {
-  expect(r.exitCode).toBe(1);
-  const lines = (r.stdout + r.stderr)
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !/^::(add-mask|debug)::/.test(l));
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^::error::/);
-  return lines[0] as string;
-}
-
-/** Exactly one `::error::` line, no stack trace, exit 1. */
-function oneErrorLine(r: RunResult): string {
-  expect(r.exitCode).toBe(1);
-  const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error::'));
-  expect(errors).toHaveLength(1);
-  expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
-  return errors[0] as string;
 }
 
 const isolated = () => ({ DOCKER_CONFIG: emptyDockerConfig });
