@@ -43,6 +43,7 @@ export class GitLabPlatform extends BasePlatform {
   private readonly openSections: string[] = [];
   readonly dotenvPath: string;
   readonly summaryPath: string;
+  private dotenv: Map<string, string> | undefined;
 
   constructor(opts: PlatformOptions) {
     super({ ...opts, cwd: opts.cwd ?? opts.env?.CI_PROJECT_DIR ?? process.env.CI_PROJECT_DIR });
@@ -76,9 +77,12 @@ export class GitLabPlatform extends BasePlatform {
     const { value: v, changed } = dotenvValue(this.redactor.redact(value));
     if (changed)
       this.log.debug(`output ${name}: line breaks written as \\n (GitLab dotenv values are one line)`);
-    const entries = existsSync(this.dotenvPath)
+    // What earlier steps of the job wrote is read once; the file is rewritten on every output so the outputs
+    // set before a failure are still reported.
+    this.dotenv ??= existsSync(this.dotenvPath)
       ? parseDotenv(readFileSync(this.dotenvPath, 'utf8'))
       : new Map();
+    const entries = this.dotenv;
     entries.set(key, v);
     const text = [...entries].map(([k, val]) => `${k}=${val}`).join('\n') + '\n';
     if (Buffer.byteLength(text) > 5 * 1024)
