@@ -115,12 +115,19 @@ checks:
       'jsonpath: { $.status: { not: { equals: UP } } }',
       '$.status: expected not equals "UP", got "UP"',
     ],
-    ['duration', 'duration: { lt: 1ms }', 'duration: expected < 1ms'],
   ])('%s failing is a fail with the reason', async (_n, expectation, reason) => {
     const r = await run(`checks:\n  - name: c\n    url: BASE_HTTP/health\n    expect: { ${expectation} }\n`);
     expect(r.verdict).toBe('fail');
     expect(byName(r, 'c')?.verdict).toBe('fail');
     expect(byName(r, 'c')?.reason).toContain(reason);
+  });
+
+  test('duration failing is a fail with the reason (a server that takes 60 ms, a 20 ms limit)', async () => {
+    const r = await run(
+      `checks:\n  - name: c\n    url: BASE_HTTP/slow?ms=60\n    expect: { duration: { lt: 20ms } }\n`,
+    );
+    expect(r.verdict).toBe('fail');
+    expect(byName(r, 'c')?.reason).toContain('duration: expected < 20ms');
   });
 
   test('JSONPath on a body that is not JSON fails clearly', async () => {
