@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpGet, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import {
   backoffDelay,
@@ -12,13 +12,17 @@ import {
 import { bypassProxy, proxyFor } from '../../packages/core/src/http/proxy.js';
 import { KILN_VERSION } from '../../packages/core/src/version.js';
 import { closedPort, startServer, status, type TestServer } from '../harness/http-fixture.js';
+import { startSmokeService, type SmokeService } from '../harness/smoke-service.js';
 
 let srv: TestServer;
+let svc: SmokeService;
 beforeAll(async () => {
   srv = await startServer();
+  svc = await startSmokeService();
 });
 afterAll(async () => {
   await srv.close();
+  await svc.close();
   await closeHttpPools();
 });
 
@@ -177,14 +181,36 @@ describe('Retry-After and backoff', () => {
 });
 
 describe('proxies', () => {
-  test('HTTP_PROXY routes the request through the proxy', async () => {
-    // A real (tunnelling) proxy: undici asks for CONNECT host:port, the proxy opens the tunnel. This one
-    // tunnels every CONNECT to the local fixture server, whatever host was asked for.
+  /**
+   * A real forward proxy: absolute-form requests are forwarded to the fixture server, CONNECT opens a tunnel
+   * to the smoke service's HTTPS port, whatever host was asked for; it answers 407 without the credentials.
+   */
+  async function startProxy(opts: { requireAuth?: string } = {}) {
     const seen: string[] = [];
-    const proxy: Server = createServer();
+    const proxy: Server = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} host=${req.headers.host}`);
+      if (opts.requireAuth && req.headers['proxy-authorization'] !== opts.requireAuth) {
+        res.writeHead(407, { 'proxy-authenticate': 'Basic realm="proxy"' });
+        return res.end();
+      }
+      const u = new URL(req.url ?? '/');
+      const up = httpGet(
+        { host: '127.0.0.1', port: srv.port, path: u.pathname, headers: req.headers, method: req.method },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        },
+      );
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    });
     proxy.on('connect', (req, client: Socket, head: Buffer) => {
       seen.push(`CONNECT ${req.url}`);
-      const upstream = connect(srv.port, '127.0.0.1', () => {
+      if (opts.requireAuth && req.headers['proxy-authorization'] !== opts.requireAuth) {
+        client.end('HTTP/1.1 407 Proxy Authentication Required\r\n\r\n');
+        return;
+      }
+      const upstream = connect(Number(new URL(svc.https).port), '127.0.0.1', () => {
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
         upstream.write(head);
         upstream.pipe(client);
@@ -193,25 +219,87 @@ describe('proxies', () => {
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());
     });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const port = (proxy.address() as AddressInfo).port;
+    return {
+      seen,
+      url: `http://127.0.0.1:${port}`,
+      close: () => {
+        proxy.closeAllConnections();
+        proxy.close();
+      },
+    };
+  }
+
+  test('HTTP_PROXY: an http URL is requested from the proxy in absolute form', async () => {
     srv.route('/via-proxy', (req, res) => {
       res.writeHead(200);
       res.end(`host=${req.headers.host}`);
     });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    const port = (proxy.address() as AddressInfo).port;
+    const proxy = await startProxy();
     try {
       const res = await httpRequest('http://service.invalid/via-proxy', {
-        env: { HTTP_PROXY: `http://127.0.0.1:${port}` },
+        env: { HTTP_PROXY: proxy.url },
         retry: { retries: 0 },
         timeoutMs: 5000,
       });
       expect(await res.text()).toBe('host=service.invalid');
-      expect(seen).toEqual(['CONNECT service.invalid:80']);
+      expect(proxy.seen).toEqual(['GET http://service.invalid/via-proxy host=service.invalid']);
     } finally {
-      proxy.closeAllConnections();
       proxy.close();
     }
   });
+
+  test('HTTPS_PROXY: an https URL goes through a CONNECT tunnel, and TLS is still verified end to end', async () => {
+    const proxy = await startProxy();
+    try {
+      const env = { HTTPS_PROXY: proxy.url };
+      const res = await httpRequest('https://service.invalid:8443/health', {
+        env,
+        insecure: true, // the service's certificate is self-signed for localhost
+        retry: { retries: 0 },
+        timeoutMs: 5000,
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'UP' });
+      expect(proxy.seen).toEqual(['CONNECT service.invalid:8443']);
+      // Without `insecure` the self-signed certificate is refused, through the tunnel too.
+      const err = await httpRequest('https://service.invalid:8443/health', {
+        env,
+        retry: { retries: 0 },
+        timeoutMs: 5000,
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HttpError);
+      expect((err as Error).message).toMatch(/TLS error talking to service\.invalid:8443/);
+    } finally {
+      proxy.close();
+    }
+  });
+
+  test('proxy credentials from the proxy URL are sent; a refused tunnel is a clear error', async () => {
+    const auth = `Basic ${Buffer.from('kiln:s3cret').toString('base64')}`;
+    const proxy = await startProxy({ requireAuth: auth });
+    try {
+      const res = await httpRequest('https://service.invalid:8443/health', {
+        env: { HTTPS_PROXY: proxy.url.replace('http://', 'http://kiln:s3cret@') },
+        insecure: true,
+        retry: { retries: 0 },
+      });
+      expect(res.status).toBe(200);
+      const err = await httpRequest('https://other.invalid/health', {
+        env: { HTTPS_PROXY: proxy.url.replace('http://', 'http://kiln:wrong@') },
+        insecure: true,
+        retry: { retries: 0 },
+      }).catch((e: unknown) => e);
+      expect((err as Error).message).toContain(
+        'the proxy refused to open a tunnel to other.invalid:443 (HTTP 407)',
+      );
+      expect((err as Error).message).not.toContain('wrong');
+    } finally {
+      proxy.close();
+    }
+  });
+
   test('NO_PROXY forms', () => {
     const u = (s: string) => new URL(s);
     expect(bypassProxy(u('https://api.example.com/'), 'example.com')).toBe(true);

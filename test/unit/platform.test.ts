@@ -36,9 +36,10 @@ describe('platform detection', () => {
     [{ GITHUB_ACTIONS: 'true', KILN_PLATFORM: 'terminal' }, 'terminal'],
     [{ KILN_PLATFORM: 'GitLab' }, 'gitlab'],
   ])('%j → %s', (env, kind) => expect(detectPlatformKind(env)).toBe(kind));
-  test('createPlatform picks the implementation', () => {
-    expect(createPlatform({ env: { GITLAB_CI: 'true' } })).toBeInstanceOf(GitLabPlatform);
-    expect(createPlatform({ env: {} })).toBeInstanceOf(TerminalPlatform);
+  test('createPlatform picks the implementation', async () => {
+    expect(await createPlatform({ env: { GITLAB_CI: 'true' } })).toBeInstanceOf(GitLabPlatform);
+    expect(await createPlatform({ env: {} })).toBeInstanceOf(TerminalPlatform);
+    expect(await createPlatform({ env: { GITHUB_ACTIONS: 'true' } })).toBeInstanceOf(GitHubPlatform);
   });
 });
 

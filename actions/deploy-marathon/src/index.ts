@@ -1,5 +1,7 @@
 // GitHub Actions entry point (bundled to dist/deploy-marathon/index.js).
-import { runAction } from '@kiln/core';
+import { closeHttpPools, runAction } from '@kiln/core';
 import { action } from './action.js';
 
 await runAction(action, { argv: process.argv.slice(2) });
+// Kept-alive connections are done with: close them rather than wait for the servers to.
+await closeHttpPools();

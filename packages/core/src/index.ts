@@ -10,7 +10,6 @@ export * from './platform/redact.js';
 export * from './platform/summary.js';
 export * from './platform/logger.js';
 export { kilnEnvName, type PlatformOptions } from './platform/base.js';
-export { GitHubPlatform } from './platform/github.js';
 export { GitLabPlatform, dotenvKey, dotenvValue, parseDotenv } from './platform/gitlab.js';
 export { TerminalPlatform } from './platform/terminal.js';
 export { createPlatform, detectPlatformKind } from './platform/detect.js';

@@ -1,11 +1,17 @@
 /**
- * Kiln's HTTP layer (undici): a per-attempt timeout, retries with exponential backoff and full jitter on
- * network errors, 429 and 5xx, honouring `Retry-After` (seconds or HTTP date), proxies from the environment,
- * TLS verification off only when asked, and the `kiln/<version>` user agent. Everything that talks to a
- * server (registries, Marathon, Kubernetes, smoke tests) goes through {@link httpRequest}.
+ * Kiln's HTTP layer, on Node's own `http`/`https` (no bundled HTTP client: nothing to load at start-up, and no
+ * WebAssembly parser whose background compilation holds up the process's exit): keep-alive connection pools,
+ * a per-attempt timeout, retries with exponential backoff and full jitter on network errors, 429 and 5xx,
+ * honouring `Retry-After` (seconds or HTTP date), proxies from the environment (absolute-form requests for
+ * http URLs, CONNECT tunnels for https), TLS verification off only when asked, redirects only when asked,
+ * and the `kiln/<version>` user agent. Everything that talks to a server (registries, Marathon, Kubernetes,
+ * smoke tests) goes through {@link httpRequest}.
  */
-import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
-import type { Readable } from 'node:stream';
+import { Agent as HttpAgent, request as httpSend, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsSend } from 'node:https';
+import type { Duplex, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 import { abortReason, sleep } from '../util/sleep.js';
@@ -57,7 +63,8 @@ export interface HttpRequestOptions {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  /** The body as a stream (read it, or call `dump()`, so the connection can be reused). */
+  body: Readable;
   url: string;
   attempts: number;
   /** Time to response headers of the final attempt. */
@@ -105,31 +112,165 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math
   return Math.round(random() * ceiling);
 }
 
-const dispatchers = new Map<string, Dispatcher>();
+// ---------------------------------------------------------------------------------------------------------
+// Connection pools
 
-function dispatcherFor(url: URL, insecure: boolean, env: NodeJS.ProcessEnv): Dispatcher {
-  const proxy = proxyFor(url, env);
-  const key = `${proxy ?? ''}|${insecure}`;
-  let d = dispatchers.get(key);
-  if (!d) {
-    const tls = { rejectUnauthorized: !insecure };
-    d = proxy ? new ProxyAgent({ uri: proxy, requestTls: tls, proxyTls: tls }) : new Agent({ connect: tls });
-    dispatchers.set(key, d);
-  }
-  return d;
+/** How long an idle kept-alive connection is kept (servers commonly close theirs after 5 s or more). */
+const IDLE_MS = 4_000;
+
+interface Route {
+  agent: HttpAgent;
+  /** Set when an http URL goes through a proxy: requests are sent to it in absolute form. */
+  proxy?: URL;
 }
 
-/** Close pooled connections (tests and short-lived processes). */
+const routes = new Map<string, Route>();
+
+function proxyAuthorization(proxy: URL): string | undefined {
+  if (!proxy.username && !proxy.password) return undefined;
+  const user = decodeURIComponent(proxy.username);
+  const pass = decodeURIComponent(proxy.password);
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+}
+
+/**
+ * A socket's own error listener. Node forwards a socket's errors to the request using it, but a socket whose
+ * request was cancelled before it got the socket is destroyed with no listener: without this the
+ * cancellation's error would be uncaught.
+ */
+function guard<T extends Duplex | null | undefined>(socket: T): T {
+  socket?.on('error', () => undefined);
+  return socket;
+}
+
+class PoolAgent extends HttpAgent {
+  override createConnection(...args: Parameters<HttpAgent['createConnection']>) {
+    return guard(super.createConnection(...args));
+  }
+}
+
+class TlsPoolAgent extends HttpsAgent {
+  override createConnection(...args: Parameters<HttpsAgent['createConnection']>) {
+    return guard(super.createConnection(...args));
+  }
+}
+
+/** An https agent whose connections are CONNECT tunnels through `proxy` (itself http or https). */
+class TunnelAgent extends HttpsAgent {
+  constructor(
+    private readonly proxy: URL,
+    insecure: boolean,
+  ) {
+    super({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', rejectUnauthorized: !insecure });
+  }
+
+  override createConnection(
+    options: { host?: string; port?: number; servername?: string; rejectUnauthorized?: boolean },
+    done: (err: Error | null, socket?: Duplex) => void,
+  ): undefined {
+    const { proxy } = this;
+    const authority = `${options.host ?? 'localhost'}:${options.port ?? 443}`;
+    const auth = proxyAuthorization(proxy);
+    const send = proxy.protocol === 'https:' ? httpsSend : httpSend;
+    const req = send({
+      host: proxy.hostname.replace(/^\[|\]$/g, ''),
+      port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80),
+      method: 'CONNECT',
+      path: authority,
+      agent: false,
+      headers: {
+        host: authority,
+        'user-agent': USER_AGENT,
+        ...(auth ? { 'proxy-authorization': auth } : {}),
+      },
+    });
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      done(err);
+    };
+    req.once('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return fail(
+          Object.assign(
+            new Error(`the proxy refused to open a tunnel to ${authority} (HTTP ${res.statusCode})`),
+            {
+              code: 'EPROXY',
+            },
+          ),
+        );
+      }
+      const tls = tlsConnect({
+        socket,
+        servername: options.servername ?? options.host,
+        rejectUnauthorized: options.rejectUnauthorized ?? true,
+        ALPNProtocols: ['http/1.1'],
+      });
+      settled = true;
+      done(null, guard(tls));
+    });
+    req.on('error', fail);
+    req.end();
+    return undefined;
+  }
+}
+
+function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route {
+  const proxyUri = proxyFor(target, env);
+  const key = `${target.protocol}|${proxyUri ?? ''}|${insecure}`;
+  let route = routes.get(key);
+  if (!route) {
+    const common = { keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' as const };
+    if (!proxyUri) {
+      route = {
+        agent:
+          target.protocol === 'https:'
+            ? new TlsPoolAgent({ ...common, rejectUnauthorized: !insecure })
+            : new PoolAgent(common),
+      };
+    } else {
+      const proxy = new URL(proxyUri.includes('://') ? proxyUri : `http://${proxyUri}`);
+      route =
+        target.protocol === 'https:'
+          ? { agent: new TunnelAgent(proxy, insecure) }
+          : {
+              agent:
+                proxy.protocol === 'https:'
+                  ? new TlsPoolAgent({ ...common, rejectUnauthorized: !insecure })
+                  : new PoolAgent(common),
+              proxy,
+            };
+    }
+    routes.set(key, route);
+  }
+  return route;
+}
+
+/** Close pooled connections (tests; a process exits without it: idle connections do not hold it open). */
 export async function closeHttpPools(): Promise<void> {
-  const all = [...dispatchers.values()];
-  dispatchers.clear();
-  await Promise.all(all.map((d) => d.close().catch(() => undefined)));
+  const all = [...routes.values()];
+  routes.clear();
+  for (const r of all) r.agent.destroy();
+  await Promise.resolve();
 }
 
 function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
   const v = headers[name.toLowerCase()];
   return Array.isArray(v) ? v.join(', ') : v;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+/** Our own codes: no connection within the timeout; connected but silent for the timeout. */
+const CONNECT_TIMEOUT = 'KILN_CONNECT_TIMEOUT';
+const TIMEOUT = 'KILN_TIMEOUT';
+/** The connection closed before a whole response arrived. */
+const PREMATURE_CLOSE = 'KILN_PREMATURE_CLOSE';
+/** A kept-alive connection that the server had closed before our request: it never reached the server. */
+const STALE_CONNECTION = 'KILN_STALE_CONNECTION';
 
 /** Network error codes worth another attempt. */
 const RETRYABLE_CODES = new Set([
@@ -140,11 +281,10 @@ const RETRYABLE_CODES = new Set([
   'EAI_AGAIN',
   'ENETUNREACH',
   'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
+  CONNECT_TIMEOUT,
+  TIMEOUT,
+  PREMATURE_CLOSE,
+  STALE_CONNECTION,
 ]);
 
 function errorCode(err: unknown): string | undefined {
@@ -156,7 +296,8 @@ function errorCode(err: unknown): string | undefined {
 function neverSent(code: string | undefined): boolean {
   return (
     code === 'ECONNREFUSED' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === CONNECT_TIMEOUT ||
+    code === STALE_CONNECTION ||
     code === 'EAI_AGAIN' ||
     code === 'ENOTFOUND'
   );
@@ -172,13 +313,13 @@ function describeNetworkError(err: unknown, url: string, timeoutMs: number): str
     case 'EAI_AGAIN':
       return `cannot resolve host ${new URL(url).hostname}`;
     case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
     case 'EPIPE':
+    case PREMATURE_CLOSE:
+    case STALE_CONNECTION:
       return `connection to ${host} was reset`;
-    case 'UND_ERR_CONNECT_TIMEOUT':
+    case CONNECT_TIMEOUT:
       return `timed out connecting to ${host}`;
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
+    case TIMEOUT:
     case 'ETIMEDOUT':
       return `no answer from ${host} within ${timeoutMs}ms`;
     default: {
@@ -188,6 +329,97 @@ function describeNetworkError(err: unknown, url: string, timeoutMs: number): str
         : `${msg}${code ? ` (${code})` : ''} talking to ${host}`;
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One attempt
+
+interface Sent {
+  res: IncomingMessage;
+}
+
+/**
+ * Sends one request and resolves with the response once its headers arrive. The timeout is the longest
+ * silence on the connection: connecting, waiting for the headers, and later while the body is read.
+ */
+function sendOnce(
+  target: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: HttpBody | undefined,
+  route: Route,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<Sent> {
+  return new Promise<Sent>((resolve, reject) => {
+    const viaProxy = route.proxy;
+    const send = (viaProxy ?? target).protocol === 'https:' ? httpsSend : httpSend;
+    const outHeaders: Record<string, string> = { ...headers, host: target.host };
+    let path = `${target.pathname}${target.search}`;
+    let host = target.hostname;
+    let port = target.port || (target.protocol === 'https:' ? '443' : '80');
+    if (viaProxy) {
+      path = target.toString();
+      host = viaProxy.hostname;
+      port = viaProxy.port || (viaProxy.protocol === 'https:' ? '443' : '80');
+      const auth = proxyAuthorization(viaProxy);
+      if (auth) outHeaders['proxy-authorization'] = auth;
+    }
+    const req = send({
+      host: host.replace(/^\[|\]$/g, ''),
+      port,
+      method,
+      path,
+      headers: outHeaders,
+      agent: route.agent,
+      signal,
+    });
+    let answered = false;
+    let connected = false;
+    /** Why the request body failed (e.g. a digest check on the way): the error callers care about. */
+    let bodyError: Error | undefined;
+    req.once('socket', (socket) => {
+      if (!socket.connecting) connected = true;
+      else socket.once('connect', () => (connected = true));
+    });
+    req.setTimeout(timeoutMs, () => {
+      const code = connected ? TIMEOUT : CONNECT_TIMEOUT;
+      req.destroy(Object.assign(new Error(`no activity for ${timeoutMs}ms`), { code }));
+    });
+    req.on('error', (err: Error & { code?: string }) => {
+      if (answered) return;
+      if (bodyError) return reject(bodyError);
+      // A kept-alive connection the server had closed: the request never reached it.
+      if (req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        return reject(Object.assign(new Error(err.message, { cause: err }), { code: STALE_CONNECTION }));
+      }
+      reject(err);
+    });
+    req.once('response', (res) => {
+      answered = true;
+      // An error on a body nobody reads yet (e.g. cancelled while waiting for its turn) must not be uncaught;
+      // a reader still gets it (a destroyed stream rejects its iterator and fails a pipeline).
+      res.on('error', () => undefined);
+      // From here on a failure surfaces as an error on the body stream.
+      req.on('error', (err) => {
+        if (!res.destroyed) res.destroy(err);
+      });
+      res.once('aborted', () => {
+        if (!res.destroyed)
+          res.destroy(
+            Object.assign(new Error('the connection closed mid-response'), { code: PREMATURE_CLOSE }),
+          );
+      });
+      resolve({ res });
+    });
+    if (body === undefined) req.end();
+    else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
+    else
+      pipeline(body, req).catch((err: unknown) => {
+        bodyError ??= err instanceof Error ? err : new Error(String(err));
+        req.destroy(bodyError);
+      });
+  });
 }
 
 /**
@@ -213,24 +445,16 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
     let retryReason: string;
     let waitMs: number;
     try {
-      const res = await request(target, {
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body: body as Dispatcher.DispatchOptions['body'],
-        dispatcher: dispatcherFor(target, opts.insecure ?? false, env),
-        signal: opts.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        maxRedirections: opts.maxRedirects ?? 0,
-      } as Parameters<typeof request>[1]);
+      const res = await follow(target, method, headers, body, opts, timeoutMs, env);
       const durationMs = performance.now() - started;
-      const response = wrap(res, target.toString(), attempt + 1, durationMs);
-      const canRetry = attempt < policy.retries && replayable && retryStatus(res.statusCode);
-      if (!canRetry || !(safe || res.statusCode === 429 || res.statusCode === 503)) return response;
+      const response = wrap(res.res, res.method, res.url, attempt + 1, durationMs);
+      const status = response.status;
+      const canRetry = attempt < policy.retries && replayable && retryStatus(status);
+      if (!canRetry || !(safe || status === 429 || status === 503)) return response;
       const retryAfter = parseRetryAfter(response.header('retry-after'));
       if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) return response;
       waitMs = retryAfter ?? backoffDelay(attempt, policy);
-      retryReason = `HTTP ${res.statusCode}${retryAfter !== undefined ? ` (Retry-After ${Math.round(retryAfter / 1000)}s)` : ''}`;
+      retryReason = `HTTP ${status}${retryAfter !== undefined ? ` (Retry-After ${Math.round(retryAfter / 1000)}s)` : ''}`;
       if (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline) return response;
       await response.dump();
     } catch (err) {
@@ -239,7 +463,8 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
       const code = errorCode(err);
       const message = describeNetworkError(err, target.toString(), timeoutMs);
       const retryable = code !== undefined && RETRYABLE_CODES.has(code) && (safe || neverSent(code));
-      waitMs = backoffDelay(attempt, policy);
+      // A stale kept-alive connection is not the server's fault: try again at once.
+      waitMs = code === STALE_CONNECTION ? 0 : backoffDelay(attempt, policy);
       if (
         !retryable ||
         !replayable ||
@@ -277,21 +502,93 @@ export function redactUrl(u: URL): string {
   return c.toString();
 }
 
-function wrap(res: Dispatcher.ResponseData, url: string, attempts: number, durationMs: number): HttpResponse {
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** Sends a request, following up to `opts.maxRedirects` redirects (credentials are not sent to another origin). */
+async function follow(
+  target: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: HttpBody | undefined,
+  opts: HttpRequestOptions,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ res: IncomingMessage; url: string; method: string }> {
+  let url = target;
+  let m = method;
+  let b = body;
+  let h = headers;
+  for (let hops = 0; ; hops++) {
+    const route = routeFor(url, opts.insecure ?? false, env);
+    const { res } = await sendOnce(url, m, h, b, route, timeoutMs, opts.signal);
+    const location = res.headers.location;
+    if (!REDIRECTS.has(res.statusCode ?? 0) || !location || hops >= (opts.maxRedirects ?? 0)) {
+      return { res, url: url.toString(), method: m };
+    }
+    res.resume();
+    const next = new URL(location, url);
+    if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && m === 'POST')) {
+      m = m === 'HEAD' ? 'HEAD' : 'GET';
+      b = undefined;
+      h = Object.fromEntries(
+        Object.entries(h).filter(([k]) => k !== 'content-type' && k !== 'content-length'),
+      );
+    } else if (b !== undefined && typeof b !== 'string' && !(b instanceof Uint8Array)) {
+      // A streamed body is gone: hand the redirect to the caller.
+      return { res, url: url.toString(), method: m };
+    }
+    if (next.origin !== url.origin) {
+      h = Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'authorization' && k !== 'cookie'));
+    }
+    url = next;
+  }
+}
+
+async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Bodies larger than this are not drained to keep the connection: the connection is closed instead. */
+const DRAIN_LIMIT = 256 * 1024;
+
+function wrap(
+  res: IncomingMessage,
+  method: string,
+  url: string,
+  attempts: number,
+  durationMs: number,
+): HttpResponse {
   const headers = res.headers as HttpResponse['headers'];
+  // No body to read (HEAD, 204, 304, Content-Length: 0): let the connection go back to the pool now.
+  const status = res.statusCode ?? 0;
+  if (method === 'HEAD' || status === 204 || status === 304 || headers['content-length'] === '0')
+    res.resume();
   return {
-    status: res.statusCode,
+    status: res.statusCode ?? 0,
     headers,
-    body: res.body,
+    body: res,
     url,
     attempts,
     durationMs,
     header: (name) => headerValue(headers, name),
-    text: () => res.body.text(),
-    json: <T>() => res.body.json() as Promise<T>,
-    buffer: async () => Buffer.from(await res.body.arrayBuffer()),
+    text: async () => (await readAll(res)).toString('utf8'),
+    json: async <T>() => JSON.parse((await readAll(res)).toString('utf8')) as T,
+    buffer: () => readAll(res),
     dump: async () => {
-      await res.body.dump().catch(() => undefined);
+      if (res.complete || res.destroyed) return;
+      const length = Number(res.headers['content-length'] ?? NaN);
+      if (!(length <= DRAIN_LIMIT)) {
+        res.destroy();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        res.once('end', resolve);
+        res.once('close', resolve);
+        res.once('error', () => resolve());
+        res.resume();
+      });
     },
   };
 }

@@ -1,5 +1,4 @@
 import { isTruthy, type PlatformOptions } from './base.js';
-import { GitHubPlatform } from './github.js';
 import { GitLabPlatform } from './gitlab.js';
 import { TerminalPlatform } from './terminal.js';
 import type { Platform, PlatformKind } from './types.js';
@@ -16,11 +15,19 @@ export function detectPlatformKind(env: NodeJS.ProcessEnv = process.env): Platfo
   return 'terminal';
 }
 
-export function createPlatform(opts: PlatformOptions & { kind?: PlatformKind } = {}): Platform {
+/**
+ * The platform this process runs on. GitHub's (and `@actions/core` with it) is loaded only on GitHub, so the
+ * CLI under GitLab or in a terminal does not pay for loading it.
+ */
+export async function createPlatform(
+  opts: PlatformOptions & { kind?: PlatformKind } = {},
+): Promise<Platform> {
   const kind = opts.kind ?? detectPlatformKind(opts.env ?? process.env);
   switch (kind) {
-    case 'github':
+    case 'github': {
+      const { GitHubPlatform } = await import('./github.js');
       return new GitHubPlatform(opts);
+    }
     case 'gitlab':
       return new GitLabPlatform(opts);
     case 'terminal':
