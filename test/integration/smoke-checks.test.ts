@@ -296,22 +296,22 @@ checks:
     const r = await run(`
 checks:
   - name: h
-    url: BASE_HTTP/health
+    url: BASE_HTTP/slow?ms=5
 sample: { iterations: 20, concurrency: 4 }
 thresholds:
-  http_req_duration: ["p(95)<5000", "max<1"]
+  http_req_duration: ["p(95)<5000", "max<3"]
   http_req_failed: ["rate<0.01"]
   checks: ["rate==1"]
 `);
     expect(r.requests).toBe(21);
     expect(r.thresholds.map((t) => [t.expression, t.passed])).toEqual([
       ['p(95)<5000', true],
-      ['max<1', false],
+      ['max<3', false], // every response takes at least 5 ms
       ['rate<0.01', true],
       ['rate==1', true],
     ]);
     expect(r.verdict).toBe('fail');
-    expect(r.reason).toContain('threshold(s) crossed: http_req_duration max<1');
+    expect(r.reason).toContain('threshold(s) crossed: http_req_duration max<3');
     expect(r.latency.count).toBe(21);
   });
 
