@@ -134,6 +134,56 @@ describe('retries', () => {
     expect(err.message).toMatch(/no answer from .* within 200ms/);
   });
 
+  test('a body that stops arriving fails after the timeout instead of hanging', async () => {
+    srv.route('/stall', (_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part of it'); // and then nothing
+    });
+    const res = await httpRequest(`${srv.url}/stall`, { timeoutMs: 200, retry: { retries: 0 } });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow(/no activity for 200ms/);
+  });
+
+  test('a body cut short (the server closes mid-body) is an error, not a short body', async () => {
+    srv.route('/cut', (req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part of it', () => req.socket.destroy());
+    });
+    const res = await httpRequest(`${srv.url}/cut`, { retry: { retries: 0 } });
+    await expect(res.buffer()).rejects.toThrow();
+  });
+
+  test('redirects: returned by default; followed when asked, without credentials to another origin', async () => {
+    const other = await startServer({
+      '/landing': (req, res) => {
+        res.writeHead(200);
+        res.end(`auth=${req.headers.authorization ?? 'none'}`);
+      },
+    });
+    try {
+      srv.route('/moved', (req, res) => {
+        res.writeHead(302, { location: req.url?.includes('away') ? `${other.url}/landing` : '/here' });
+        res.end();
+      });
+      srv.route('/here', (req, res) => {
+        res.writeHead(200);
+        res.end(`auth=${req.headers.authorization ?? 'none'}`);
+      });
+      const headers = { authorization: 'Bearer t0ken' };
+      expect((await httpRequest(`${srv.url}/moved`, { headers })).status).toBe(302);
+      const same = await httpRequest(`${srv.url}/moved`, { headers, maxRedirects: 3 });
+      expect([same.status, await same.text(), same.url]).toEqual([
+        200,
+        'auth=Bearer t0ken',
+        `${srv.url}/here`,
+      ]);
+      const away = await httpRequest(`${srv.url}/moved?away`, { headers, maxRedirects: 3 });
+      expect([away.status, await away.text()]).toEqual([200, 'auth=none']);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('no retry starts at or after the deadline', async () => {
     srv.route('/always-503', status(503));
     const reached = await httpRequest(`${srv.url}/always-503`, {
