@@ -1,0 +1,603 @@
+/**
+ * The copyable GitLab pipelines in workflows-examples/gitlab/ run for real with gitlab-ci-local (shell executor,
+ * one isolated checkout per job): the `kiln` CLI bundle on PATH, a real registry with basic auth (the job's
+ * CI_REGISTRY_* variables), the Marathon simulator as each environment's Marathon, and a local HTTP service as
+ * QA. Assertions are what a user checks after a pipeline: did it pass, which jobs ran, what the registry and
+ * Marathon hold now, which artifacts were kept, and that no secret shows up in the job log or the files left.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { expectNoLeak, rawHead } from '../harness/assertions.js';
+import { startServer, type TestServer } from '../harness/http-fixture.js';
+import { hostNode, repoRoot } from '../harness/runner.js';
+import type { ChildResult } from '../harness/tsx.js';
+import { startMarathonSim, type JsonObject, type MarathonSim } from '../sim/marathon/server.js';
+import { writeOciLayout, type OciLayoutImage } from '../sim/registry/oci-layout.js';
+import { registryAvailable, startRegistry, type RunningRegistry } from '../sim/registry/registry.js';
+import { createSkopeo, skopeoAvailable, type Skopeo } from '../sim/registry/skopeo.js';
+import { removeDir, which } from '../sim/registry/util.js';
+
+const GITLAB_CI_LOCAL = join(repoRoot, 'node_modules', 'gitlab-ci-local', 'src', 'index.js');
+const KILN_CLI = join(repoRoot, 'dist', 'cli', 'index.js');
+const EXAMPLES = join(repoRoot, 'workflows-examples');
+
+/** GitLab's CI_REGISTRY_USER is `gitlab-ci-token`; CI_REGISTRY_PASSWORD is the job token. */
+const REGISTRY_USER = 'gitlab-ci-token';
+const REGISTRY_PASSWORD = 'glcbt-64_Job-T0ken-kiln';
+const QA_API_TOKEN = 'qa-Api-T0ken-5f3c9e';
+/** What Marathon ran before this release (some earlier digest). */
+const OLD_DIGEST = `sha256:${'11'.repeat(32)}`;
+
+let work: string;
+let home: string;
+let binDir: string;
+let registry: RunningRegistry;
+let skopeo: Skopeo;
+let seq = 0;
+const cleanups: Array<() => Promise<unknown>> = [];
+/** Process groups of gitlab-ci-local runs still going (killed in afterAll if a test gave up on one). */
+const live = new Set<number>();
+const killGroup = (pid: number) => {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+};
+
+beforeAll(async () => {
+  if (!registryAvailable() || !skopeoAvailable())
+    throw new Error('these tests need docker-registry and skopeo (apt-get install docker-registry skopeo)');
+  for (const tool of ['git', 'rsync', 'bash'])
+    if (!which(tool)) throw new Error(`gitlab-ci-local needs ${tool} on PATH`);
+  work = mkdtempSync(join(tmpdir(), 'kiln-gitlab-'));
+  cleanups.push(() => removeDir(work));
+  // gitlab-ci-local reads $HOME/.gitlab-ci-local/variables.yml: an empty HOME keeps the user's own out.
+  home = join(work, 'home');
+  mkdirSync(home);
+  // The `kiln` CLI on the runner's PATH, as it would be in the job image; this machine's Node (not node@24).
+  binDir = join(work, 'bin');
+  mkdirSync(binDir);
+  writeFileSync(
+    join(binDir, 'kiln'),
+    `#!/bin/sh\nexec ${shellQuote(hostNode())} ${shellQuote(KILN_CLI)} "$@"\n`,
+  );
+  chmodSync(join(binDir, 'kiln'), 0o755);
+  const started = await Promise.all([
+    startRegistry({
+      logLevel: 'error',
+      auth: { kind: 'basic', users: { [REGISTRY_USER]: REGISTRY_PASSWORD } },
+    }),
+    createSkopeo(),
+  ]);
+  [registry, skopeo] = started;
+  cleanups.push(
+    () => registry.stop(),
+    () => skopeo.close(),
+  );
+}, 30_000);
+
+afterAll(async () => {
+  for (const pid of live) killGroup(pid);
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** A GitLab project checkout: the files committed on `main`, `origin` a GitLab URL (gitlab-ci-local reads it). */
+function project(files: Record<string, string>, untracked: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(work, 'project-'));
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd: dir,
+      stdio: 'pipe',
+      timeout: 10_000,
+      env: { PATH: process.env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1' },
+    });
+  git('init', '-q', '-b', 'main');
+  git('config', 'user.name', 'Dev Ops'); // GITLAB_USER_NAME / _EMAIL in gitlab-ci-local
+  git('config', 'user.email', 'devops@example.com');
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  git('add', '-A');
+  git('commit', '-q', '-m', 'pipeline');
+  git('remote', 'add', 'origin', 'https://gitlab.example.com/team/app.git');
+  git('update-ref', 'refs/remotes/origin/main', 'HEAD');
+  git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
+  for (const [name, text] of Object.entries(untracked)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+interface PipelineRun extends ChildResult {
+  /** stdout and stderr, ANSI escapes removed. */
+  log: string;
+  timedOut: boolean;
+}
+
+/**
+ * Runs `gitlab-ci-local` in `dir` under this machine's Node (its re2 addon is built for it), shell executor with
+ * one isolated checkout per job (as a runner gives each job), the `kiln` shim first on PATH. `vars` become
+ * `--variable` (pipeline variables: in GitLab they win over the YAML's `variables:`, as here). Killed, with
+ * everything it started, after `timeoutMs`.
+ */
+function gitlabCiLocal(
+  dir: string,
+  vars: Record<string, string>,
+  extra: string[] = [],
+  timeoutMs = 25_000,
+): Promise<PipelineRun> {
+  const args = [
+    GITLAB_CI_LOCAL,
+    '--cwd',
+    '.', // an absolute --cwd is refused ("Please use relative path for the --cwd option")
+    '--home',
+    home,
+    '--shell-isolation',
+    '--no-artifacts-to-source', // artifacts stay where GitLab keeps them, not copied back into the checkout
+    '--shell-executor-no-image',
+    '--no-color',
+    '--max-job-name-padding',
+    '0',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
+    ...extra,
+  ];
+  const path = [
+    binDir,
+    ...(process.env.PATH ?? '').split(delimiter).filter((p) => p && !p.includes('node_modules')),
+  ].join(delimiter);
+  return new Promise((resolve, reject) => {
+    const child = spawn(hostNode(), args, {
+      cwd: dir,
+      env: { PATH: path, HOME: home, LANG: 'C.UTF-8', NO_COLOR: '1', TMPDIR: work },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a deadline kills the jobs it started too
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const pid = child.pid;
+    if (pid) live.add(pid);
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (pid) killGroup(pid);
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      if (pid) live.delete(pid);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      if (pid) live.delete(pid);
+      // eslint-disable-next-line no-control-regex
+      const log = (stdout + stderr).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+      resolve({ exitCode: code, stdout, stderr, log, timedOut });
+    });
+  });
+}
+
+/** Lines the job printed (`<job> > …`). */
+const jobLines = (r: PipelineRun, job: string): string[] =>
+  r.log
+    .split('\n')
+    .filter((l) => l.startsWith(`${job} > `))
+    .map((l) => l.slice(job.length + 3));
+
+/** Parses a dotenv artifact as GitLab reads it. */
+function dotenvOf(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+const artifact = (dir: string, job: string, ...path: string[]): string =>
+  join(dir, '.gitlab-ci-local', 'artifacts', job, ...path);
+
+const dotenvReport = (dir: string, job: string, file: string): string =>
+  artifact(dir, job, '.gitlab-ci-reports', 'dotenv', file);
+
+describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a datacenter’s Marathon', () => {
+  const example = readFileSync(join(EXAMPLES, 'gitlab', 'deploy-only.gitlab-ci.yml'), 'utf8');
+  const basicAuth = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64')}`;
+  const repo = 'team/app';
+  const image = () => `${registry.host}/${repo}`;
+
+  /** The users' app definition for an environment (lower-case id: Marathon refuses `/appName`). */
+  const appDefinition = (env: string): JsonObject => ({
+    id: '/app-name',
+    cpus: 2,
+    mem: 2048.0,
+    instances: 2,
+    args: [`--spring.profiles.active=${env}`],
+    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `${env}.app.example.com` },
+    container: {
+      type: 'DOCKER',
+      docker: {
+        image: 'imageName',
+        network: 'USER',
+        forcePullImage: true,
+        portMappings: [{ containerPort: 12345, hostPort: 0, protocol: 'tcp', servicePort: 12345 }],
+      },
+      volumes: [{ containerPath: '/app/log', hostPath: '/home/logs/app-name', mode: 'RW' }],
+    },
+    ipAddress: { networkName: 'calico-net' },
+    healthChecks: [
+      {
+        gracePeriodSeconds: 300,
+        ignoreHttp1xx: true,
+        intervalSeconds: 20,
+        maxConsecutiveFailures: 3,
+        path: '/health_check',
+        portIndex: 0,
+        protocol: 'HTTP',
+        timeoutSeconds: 20,
+      },
+    ],
+    uris: ['file:///etc/docker.tar.gz'],
+  });
+
+  let yz: MarathonSim;
+  let prod: MarathonSim;
+  /** The app behind each environment's APP_URL (what the smoke job checks): counts /health_check calls. */
+  let app: TestServer;
+  const smokeCalls: Record<string, number> = { yz: 0, prod: 0 };
+
+  beforeAll(async () => {
+    [yz, prod, app] = await Promise.all([
+      startMarathonSim({ timeScale: 1000 }),
+      startMarathonSim({ timeScale: 1000 }),
+      startServer(),
+    ]);
+    for (const env of ['yz', 'prod'])
+      app.route(`/${env}/health_check`, (_req, res) => {
+        smokeCalls[env]!++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"UP"}');
+      });
+    cleanups.push(
+      () => yz.close(),
+      () => prod.close(),
+      () => app.close(),
+    );
+  });
+
+  /** The app runs `image@OLD_DIGEST` on `sim` (deployed straight through the API); resolves when it is done. */
+  async function running(sim: MarathonSim, env: string): Promise<void> {
+    const def = appDefinition(env);
+    const container = def['container'] as JsonObject;
+    const body = {
+      ...def,
+      container: {
+        ...container,
+        docker: { ...(container['docker'] as JsonObject), image: `${image()}@${OLD_DIGEST}` },
+      },
+    };
+    const res = await fetch(`${sim.url}/v2/apps/app-name?force=true`, {
+      method: 'PUT',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(res.status).toBeLessThan(300);
+    const { deploymentId } = (await res.json()) as { deploymentId: string };
+    await sim.waitFor(() => !sim.deployments().some((d) => d['id'] === deploymentId), { timeoutMs: 5000 });
+  }
+
+  /** What Marathon runs now, read through its API as a user would. */
+  async function marathonImage(
+    sim: MarathonSim,
+  ): Promise<{ image: unknown; labels: JsonObject; healthy: number }> {
+    const res = await fetch(`${sim.url}/v2/apps/app-name`, { signal: AbortSignal.timeout(5000) });
+    const { app } = (await res.json()) as { app: JsonObject };
+    return {
+      image: ((app['container'] as JsonObject)['docker'] as JsonObject)['image'],
+      labels: app['labels'] as JsonObject,
+      healthy: app['tasksHealthy'] as number,
+    };
+  }
+
+  const puts = (sim: MarathonSim): number => sim.requests.filter((r) => r.method !== 'GET').length;
+
+  /** A fresh image pushed as `<CI_REGISTRY_IMAGE>:test` (the QA-tested image) with skopeo. */
+  async function seedTestImage(): Promise<OciLayoutImage> {
+    const img = await writeOciLayout(join(work, `layout-${++seq}`), {
+      seed: `gitlab-${seq}`,
+      randomBytes: 4096,
+    });
+    const pushed = await skopeo.copyTo(img.ref, `docker://${image()}:test`, {
+      creds: `${REGISTRY_USER}:${REGISTRY_PASSWORD}`,
+      extra: ['--preserve-digests'],
+      timeoutMs: 20_000,
+    });
+    expect(pushed).toMatchObject({ code: 0 });
+    expect(await rawHead(registry.url, repo, 'test', basicAuth)).toBe(img.manifest.digest);
+    return img;
+  }
+
+  /** The example as .gitlab-ci.yml, the deploy repository's files, MARATHON_URL and APP_URL scoped per environment. */
+  function deployProject(): string {
+    return project(
+      {
+        '.gitlab-ci.yml': example,
+        'deploy/yz-deploy.json': JSON.stringify(appDefinition('yz'), null, 2),
+        'deploy/prod-deploy.json': JSON.stringify(appDefinition('prod'), null, 2),
+      },
+      {
+        // CI/CD variables scoped to environments, as in Settings › CI/CD › Variables (gitlab-ci-local's format).
+        '.gitlab-ci-local-variables.yml': [
+          'MARATHON_URL:',
+          '  type: variable',
+          '  values:',
+          `    yz-AA: ${yz.url}`,
+          `    prod-AA: ${prod.url}`,
+          'APP_URL:',
+          '  type: variable',
+          '  values:',
+          `    yz-AA: ${app.url}/yz`,
+          `    prod-AA: ${app.url}/prod`,
+          '',
+        ].join('\n'),
+      },
+    );
+  }
+
+  /** "Run pipeline" with the deploy-only job's variables. */
+  const runVars = (release: string, testedDigest: string, targetEnv: string): Record<string, string> => ({
+    GITLAB_CI: 'true', // gitlab-ci-local says "false"; every GitLab job has "true"
+    CI_PIPELINE_SOURCE: 'web',
+    CI_REGISTRY: registry.host,
+    CI_REGISTRY_IMAGE: image(),
+    CI_REGISTRY_USER: REGISTRY_USER,
+    CI_REGISTRY_PASSWORD: REGISTRY_PASSWORD,
+    RELEASE_VERSION: release,
+    TESTED_DIGEST: testedDigest,
+    TARGET_ENV: targetEnv,
+    DATACENTER: 'AA',
+  });
+
+  test('yz: the tested digest gets the release tag, the deploy job gets DIGEST, Marathon runs image@digest, the smoke test passes', async () => {
+    smokeCalls['yz'] = 0;
+    const img = await seedTestImage();
+    await running(yz, 'yz');
+    const prodBefore = puts(prod);
+    const dir = deployProject();
+    const r = await gitlabCiLocal(dir, runVars('1.4.2', img.manifest.digest, 'yz'));
+    expect({ exitCode: r.exitCode, timedOut: r.timedOut, log: r.exitCode === 0 ? '' : r.log }).toEqual({
+      exitCode: 0,
+      timedOut: false,
+      log: '',
+    });
+    expect(r.log).toMatch(/^ PASS +promote$/m);
+    expect(r.log).toMatch(/^ PASS +deploy$/m);
+
+    // promote: the release tag holds the tested digest; its dotenv report carries DIGEST to the deploy job.
+    expect(await rawHead(registry.url, repo, '1.4.2', basicAuth)).toBe(img.manifest.digest);
+    const promoted = dotenvOf(dotenvReport(dir, 'promote', 'kiln.env'));
+    expect(promoted).toMatchObject({
+      DIGEST: img.manifest.digest,
+      PROMOTED: `${image()}:1.4.2`,
+      IMAGE: `${image()}@${img.manifest.digest}`,
+      RESULT: 'pushed',
+    });
+    expect(jobLines(r, 'promote').join('\n')).toContain('promote: ✅ pushed');
+
+    // deploy: Marathon (yz-AA's MARATHON_URL) runs the promoted image pinned by digest, labelled with the release.
+    const now = await marathonImage(yz);
+    expect(now).toEqual({
+      image: `${image()}@${img.manifest.digest}`,
+      labels: expect.objectContaining({ KILN_RELEASE_ID: '1.4.2', HAPROXY_GROUP: 'external' }),
+      healthy: 2,
+    });
+    const deployed = dotenvOf(dotenvReport(dir, 'deploy', 'deploy.env'));
+    expect(deployed).toMatchObject({
+      RESULT: 'deployed',
+      IMAGE: `${image()}@${img.manifest.digest}`,
+      PREVIOUS_IMAGE: `${image()}@${OLD_DIGEST}`,
+    });
+    expect(puts(prod)).toBe(prodBefore); // prod's Marathon untouched
+
+    // smoke-test, the deploy job's second step: yz-AA's APP_URL was checked; its verdict joins the dotenv.
+    expect(smokeCalls['yz']).toBeGreaterThan(0);
+    expect(deployed).toMatchObject({ VERDICT: 'pass' });
+
+    // The job token is in no log line and no file the pipeline left (job logs, reports, rendered definition).
+    expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+  }, 60_000);
+
+  test('prod: the deploy job is manual: it waits without --manual deploy, and deploys with it', async () => {
+    const img = await seedTestImage();
+    await running(prod, 'prod');
+    const before = puts(prod);
+    const dir = deployProject();
+    const vars = runVars('1.5.0', img.manifest.digest, 'prod');
+
+    // The rules make the prod deploy a manual job ("Are you sure to deploy to production?").
+    const listed = await gitlabCiLocal(dir, vars, ['--list']);
+    expect(listed.exitCode).toBe(0);
+    expect(listed.log).toMatch(/^promote +promote +on_success +false/m);
+    expect(listed.log).toMatch(/^deploy +deploy +manual +false +\[promote\]/m);
+
+    smokeCalls['prod'] = 0;
+    const waiting = await gitlabCiLocal(dir, vars);
+    expect({ exitCode: waiting.exitCode, timedOut: waiting.timedOut }).toEqual({
+      exitCode: 0,
+      timedOut: false,
+    });
+    expect(waiting.log).toMatch(/^ PASS +promote$/m);
+    expect(waiting.log).not.toMatch(/^deploy > /m);
+    expect(smokeCalls['prod']).toBe(0);
+    expect(await rawHead(registry.url, repo, '1.5.0', basicAuth)).toBe(img.manifest.digest);
+    expect(puts(prod)).toBe(before);
+    expect((await marathonImage(prod)).image).toBe(`${image()}@${OLD_DIGEST}`);
+
+    const played = await gitlabCiLocal(dir, vars, ['--manual', 'deploy']);
+    expect({
+      exitCode: played.exitCode,
+      timedOut: played.timedOut,
+      log: played.exitCode === 0 ? '' : played.log,
+    }).toEqual({
+      exitCode: 0,
+      timedOut: false,
+      log: '',
+    });
+    expect(played.log).toMatch(/^ PASS +deploy$/m);
+    expect(smokeCalls['prod']).toBeGreaterThan(0);
+    // Promoting the same digest again leaves the tag as it is.
+    expect(dotenvOf(dotenvReport(dir, 'promote', 'kiln.env'))).toMatchObject({ RESULT: 'unchanged' });
+    expect(await marathonImage(prod)).toEqual({
+      image: `${image()}@${img.manifest.digest}`,
+      labels: expect.objectContaining({ KILN_RELEASE_ID: '1.5.0' }),
+      healthy: 2,
+    });
+    expectNoLeak(waiting, [], REGISTRY_PASSWORD, REGISTRY_USER);
+    expectNoLeak(played, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+  }, 90_000);
+
+  test('no RELEASE_VERSION: the pipeline is refused, nothing is promoted or deployed', async () => {
+    const img = await seedTestImage();
+    await running(yz, 'yz');
+    const before = puts(yz);
+    const dir = deployProject();
+    const { RELEASE_VERSION: _omitted, ...vars } = runVars('', img.manifest.digest, 'yz');
+    const r = await gitlabCiLocal(dir, vars);
+    // promote's rule wants a release version; deploy needs promote, so (as GitLab) no pipeline runs at all.
+    expect({ exitCode: r.exitCode, timedOut: r.timedOut }).toEqual({ exitCode: 1, timedOut: false });
+    expect(r.log).toContain('promote is when:never, but its needed by deploy');
+    expect(r.log).not.toMatch(/^(promote|deploy) > /m);
+    expect(puts(yz)).toBe(before);
+  }, 60_000);
+
+  test('a TESTED_DIGEST that is not what `test` holds now fails at promote: no tag, no deploy', async () => {
+    const tested = await seedTestImage();
+    const moved = await seedTestImage(); // `test` moved after QA tested the first image
+    await running(yz, 'yz');
+    const before = puts(yz);
+    const dir = deployProject();
+    const r = await gitlabCiLocal(dir, runVars('1.4.3', tested.manifest.digest, 'yz'));
+    expect({ exitCode: r.exitCode, timedOut: r.timedOut }).toEqual({ exitCode: 1, timedOut: false });
+    expect(r.log).toMatch(/^ FAIL +promote$/m);
+    expect(r.log).not.toMatch(/^deploy > /m);
+    const said = jobLines(r, 'promote').join('\n');
+    expect(said).toContain(tested.manifest.digest);
+    expect(said).toContain(moved.manifest.digest);
+    expect(await rawHead(registry.url, repo, '1.4.3', basicAuth)).toBeUndefined();
+    expect(puts(yz)).toBe(before);
+    expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+  }, 60_000);
+});
+
+describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
+  const VERSION = '1.4.2';
+  let qa: TestServer;
+  let healthy = true;
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${QA_API_TOKEN}`;
+
+  beforeAll(async () => {
+    qa = await startServer({
+      '/api/version': (req, res) =>
+        authorized(req) ? json(res, 200, { version: VERSION }) : json(res, 401, { message: 'no token' }),
+      '/health_check': (req, res) =>
+        !authorized(req)
+          ? json(res, 401, { message: 'no token' })
+          : healthy
+            ? json(res, 200, { status: 'UP' })
+            : json(res, 503, { status: 'DOWN' }),
+    });
+    cleanups.push(() => qa.close());
+  });
+
+  /** A project that includes the example job (and the checks file at the path it names). */
+  function smokeProject(extraYaml = ''): string {
+    return project({
+      '.gitlab-ci.yml': `stages: [verify]\ninclude:\n  - local: ci/smoke-test.gitlab-ci.yml\n${extraYaml}`,
+      'ci/smoke-test.gitlab-ci.yml': readFileSync(
+        join(EXAMPLES, 'gitlab', 'smoke-test.gitlab-ci.yml'),
+        'utf8',
+      ),
+      'workflows-examples/smoke/qa.yml': readFileSync(join(EXAMPLES, 'smoke', 'qa.yml'), 'utf8'),
+    });
+  }
+
+  test('QA answers: the job passes, the JUnit report is kept, the token is nowhere in the log', async () => {
+    healthy = true;
+    const seen = qa.requests.length;
+    const dir = smokeProject();
+    // BASE_URL as a CI/CD variable: it wins over the job's `variables: BASE_URL` (GitLab's precedence, and here).
+    const r = await gitlabCiLocal(dir, {
+      GITLAB_CI: 'true',
+      BASE_URL: qa.url,
+      VERSION,
+      QA_API_TOKEN,
+    });
+    expect({ exitCode: r.exitCode, timedOut: r.timedOut, log: r.exitCode === 0 ? '' : r.log }).toEqual({
+      exitCode: 0,
+      timedOut: false,
+      log: '',
+    });
+    expect(r.log).toMatch(/^ PASS +smoke-qa$/m);
+    const hits = qa.requests.slice(seen);
+    expect(hits.length).toBeGreaterThan(60); // wait (2) + checks (2) + sample (30 × 2)
+    expect(hits.every((h) => h.headers.authorization === `Bearer ${QA_API_TOKEN}`)).toBe(true);
+
+    const junit = artifact(dir, 'smoke-qa', 'kiln-reports', 'smoke-test.junit.xml');
+    expect(existsSync(junit)).toBe(true);
+    execFileSync(
+      'xmllint',
+      ['--noout', '--schema', join(repoRoot, 'test/fixtures/junit-gitlab.xsd'), junit],
+      {
+        stdio: 'pipe',
+        timeout: 10_000,
+      },
+    );
+    expect(readFileSync(junit, 'utf8')).toContain('name="health"');
+    expect(dotenvOf(dotenvReport(dir, 'smoke-qa', 'kiln.env'))).toMatchObject({
+      VERDICT: 'pass',
+      FAILED: '0',
+    });
+    expectNoLeak(r, [dir], QA_API_TOKEN);
+  }, 60_000);
+
+  test('VERSION not given: the job stops at once and says what to set (no 5-minute wait for version "")', async () => {
+    healthy = true;
+    const seen = qa.requests.length;
+    const dir = smokeProject();
+    const r = await gitlabCiLocal(dir, { GITLAB_CI: 'true', BASE_URL: qa.url, QA_API_TOKEN }, [], 20_000);
+    expect({ exitCode: r.exitCode, timedOut: r.timedOut }).toEqual({ exitCode: 1, timedOut: false });
+    expect(r.log).toMatch(/^ FAIL +smoke-qa$/m);
+    expect(jobLines(r, 'smoke-qa').join('\n')).toContain(
+      'VERSION: run the pipeline with VERSION, the version QA should answer with',
+    );
+    expect(qa.requests.length).toBe(seen);
+    expectNoLeak(r, [dir], QA_API_TOKEN);
+  }, 60_000);
+
+  test('QA unhealthy: the job fails, and the JUnit report is still kept (artifacts when: always)', async () => {
+    healthy = false;
+    const seen = qa.requests.length;
+    // BASE_URL set where a user customises an included job: the same job name in .gitlab-ci.yml, merged.
+    const dir = smokeProject(`smoke-qa:\n  variables:\n    BASE_URL: ${qa.url}\n`);
+    const r = await gitlabCiLocal(dir, { GITLAB_CI: 'true', VERSION, QA_API_TOKEN });
+    expect({ exitCode: r.exitCode, timedOut: r.timedOut }).toEqual({ exitCode: 1, timedOut: false });
+    expect(r.log).toMatch(/^ FAIL +smoke-qa$/m);
+    expect(qa.requests.length).toBeGreaterThan(seen + 60); // this QA, not the example's qa.example.com
+    const junit = artifact(dir, 'smoke-qa', 'kiln-reports', 'smoke-test.junit.xml');
+    expect(readFileSync(junit, 'utf8')).toMatch(/<testcase[^>]*name="health"[^>]*>\s*<failure/);
+    expect(dotenvOf(dotenvReport(dir, 'smoke-qa', 'kiln.env'))).toMatchObject({ VERDICT: 'fail' });
+    expectNoLeak(r, [dir], QA_API_TOKEN);
+  }, 60_000);
+});
