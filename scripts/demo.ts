@@ -9,7 +9,7 @@
  * Registry steps (push-registry, promote) need a real registry and are shown by the tests instead.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -144,5 +144,6 @@ try {
 } finally {
   service.close();
   await sim.close();
+  rmSync(dir, { recursive: true, force: true });
 }
 process.exitCode = code;

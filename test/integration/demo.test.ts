@@ -8,7 +8,7 @@ test('npm run demo deploys, verifies, and rolls a crash-looping release back', a
   const r = await runNode(
     [join(repoRoot, 'node_modules/tsx/dist/cli.mjs'), join(repoRoot, 'scripts/demo.ts')],
     {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, NO_COLOR: '1' },
     },
   );
   expect(r.exitCode).toBe(0);
