@@ -213,38 +213,15 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
   const repo = 'team/app';
   const image = () => `${registry.host}/${repo}`;
 
-  /** The users' app definition for an environment (lower-case id: Marathon refuses `/appName`). */
+  /** The users' app definition (scenario.md) for an environment; lower-case id: Marathon refuses `/appName`. */
+  const users = JSON.parse(
+    readFileSync(join(repoRoot, 'test', 'fixtures', 'marathon', 'scenario-qa-deploy.json'), 'utf8'),
+  ) as JsonObject;
   const appDefinition = (env: string): JsonObject => ({
+    ...users,
     id: '/app-name',
-    cpus: 2,
-    mem: 2048.0,
-    instances: 2,
     args: [`--spring.profiles.active=${env}`],
-    labels: { HAPROXY_GROUP: 'external', HAPROXY_0_VHOST: `${env}.app.example.com` },
-    container: {
-      type: 'DOCKER',
-      docker: {
-        image: 'imageName',
-        network: 'USER',
-        forcePullImage: true,
-        portMappings: [{ containerPort: 12345, hostPort: 0, protocol: 'tcp', servicePort: 12345 }],
-      },
-      volumes: [{ containerPath: '/app/log', hostPath: '/home/logs/app-name', mode: 'RW' }],
-    },
-    ipAddress: { networkName: 'calico-net' },
-    healthChecks: [
-      {
-        gracePeriodSeconds: 300,
-        ignoreHttp1xx: true,
-        intervalSeconds: 20,
-        maxConsecutiveFailures: 3,
-        path: '/health_check',
-        portIndex: 0,
-        protocol: 'HTTP',
-        timeoutSeconds: 20,
-      },
-    ],
-    uris: ['file:///etc/docker.tar.gz'],
+    labels: { ...(users['labels'] as JsonObject), HAPROXY_0_VHOST: `${env}.app.example.com` },
   });
 
   let yz: MarathonSim;
