@@ -114,6 +114,28 @@ describe('retries', () => {
     expect(n).toBe(1);
   });
 
+  test('a kept-alive connection the server dropped is retried at once, even for POST (the request never got there)', async () => {
+    // The server answers the first request, then treats the connection as closed: the next request on it is
+    // reset unanswered, as when a server's idle timeout closes a connection just as the client reuses it.
+    const seen = new Map<object, number>();
+    let handled = 0;
+    srv.route('/idle-close', (req, res) => {
+      const n = (seen.get(req.socket) ?? 0) + 1;
+      seen.set(req.socket, n);
+      if (n > 1) {
+        req.socket.destroy();
+        return;
+      }
+      handled++;
+      res.writeHead(200, { connection: 'keep-alive' });
+      res.end('ok');
+    });
+    const first = await httpRequest(`${srv.url}/idle-close`, { method: 'POST', body: 'a', retry: fast });
+    expect([first.status, await first.text()]).toEqual([200, 'ok']);
+    const second = await httpRequest(`${srv.url}/idle-close`, { method: 'POST', body: 'b', retry: fast });
+    expect([second.status, second.attempts, handled]).toEqual([200, 2, 2]);
+  });
+
   test('connection refused is an HttpError naming the host, after retries', async () => {
     const port = await closedPort();
     const err = await httpRequest(`http://127.0.0.1:${port}/`, { retry: { ...fast, retries: 1 } }).catch(
