@@ -372,6 +372,24 @@ describe('proxies', () => {
     }
   });
 
+  test('a proxy that never opens the tunnel: the request times out connecting, it does not hang', async () => {
+    const silent: Server = createServer();
+    silent.on('connect', () => undefined); // takes the CONNECT, never answers
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const err = await httpRequest('https://service.invalid:8443/health', {
+        env: { HTTPS_PROXY: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` },
+        timeoutMs: 200,
+        retry: { retries: 0 },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HttpError);
+      expect((err as Error).message).toContain('timed out connecting to service.invalid:8443');
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   test('NO_PROXY forms', () => {
     const u = (s: string) => new URL(s);
     expect(bypassProxy(u('https://api.example.com/'), 'example.com')).toBe(true);

@@ -11,6 +11,7 @@ import { Agent as HttpAgent, request as httpSend, type IncomingMessage } from 'n
 import { Agent as HttpsAgent, request as httpsSend } from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
@@ -117,6 +118,8 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random = Math
 
 /** How long an idle kept-alive connection is kept (servers commonly close theirs after 5 s or more). */
 const IDLE_MS = 4_000;
+/** How long a proxy may take to open a CONNECT tunnel, unless the request says (its timeout). */
+const TUNNEL_TIMEOUT_MS = 30_000;
 
 interface Route {
   agent: HttpAgent;
@@ -165,11 +168,18 @@ class TunnelAgent extends HttpsAgent {
   }
 
   override createConnection(
-    options: { host?: string; port?: number; servername?: string; rejectUnauthorized?: boolean },
+    options: {
+      host?: string;
+      port?: number;
+      servername?: string;
+      rejectUnauthorized?: boolean;
+      timeout?: number;
+    },
     done: (err: Error | null, socket?: Duplex) => void,
   ): undefined {
     const { proxy } = this;
-    const authority = `${options.host ?? 'localhost'}:${options.port ?? 443}`;
+    const host = options.host ?? 'localhost';
+    const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${options.port ?? 443}`;
     const auth = proxyAuthorization(proxy);
     const send = proxy.protocol === 'https:' ? httpsSend : httpSend;
     const req = send({
@@ -190,7 +200,15 @@ class TunnelAgent extends HttpsAgent {
       settled = true;
       done(err);
     };
+    // No answer from the proxy: the request waiting for this connection must not wait for ever.
+    const waitMs = options.timeout ?? TUNNEL_TIMEOUT_MS;
+    req.setTimeout(waitMs, () =>
+      req.destroy(
+        Object.assign(new Error(`no tunnel from the proxy within ${waitMs}ms`), { code: CONNECT_TIMEOUT }),
+      ),
+    );
     req.once('connect', (res, socket) => {
+      req.setTimeout(0);
       if (res.statusCode !== 200) {
         socket.destroy();
         return fail(
@@ -204,7 +222,8 @@ class TunnelAgent extends HttpsAgent {
       }
       const tls = tlsConnect({
         socket,
-        servername: options.servername ?? options.host,
+        // SNI names a host, never an address (RFC 6066).
+        servername: options.servername ?? (isIP(host) ? undefined : host),
         rejectUnauthorized: options.rejectUnauthorized ?? true,
         ALPNProtocols: ['http/1.1'],
       });
@@ -373,6 +392,7 @@ function sendOnce(
       headers: outHeaders,
       agent: route.agent,
       signal,
+      timeout: timeoutMs, // also reaches the agent: a proxy's CONNECT gets the same time
     });
     let answered = false;
     let connected = false;
