@@ -22,7 +22,7 @@
  * in its own process and counts requests, uploaded and downloaded blob bytes and mounts per run). After every
  * run the target's digest is checked against the source's. BENCH_ROUNDS (default 3) rounds, medians reported;
  * BENCH_LARGE=0 skips the 1 GB image (it is on by default: the whole bench takes about 2-3 minutes on 2 cores);
- * BENCH_NODE picks the Node that runs the CLI (default: the one running npm).
+ * BENCH_NODE picks the Node that runs the CLI (default: Node 24, the actions' runtime, from the `node` dev dependency).
  *
  * Aims (the issue): same-repo promote in ≤ 3 registry requests; new-repo promote uploads no layer bytes;
  * through the 50 ms proxy Kiln ≥ 2× faster than skopeo and ≥ 20× faster than pull-then-push; flat as the image

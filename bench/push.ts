@@ -16,7 +16,7 @@
  * `skopeo copy --all --preserve-digests oci:<dir>:<tag> docker://…`. Both directly and through a proxy that adds
  * 50 ms to every request (it runs in its own process and counts requests and uploaded bytes). The digest at the
  * target is checked after every push. BENCH_ROUNDS (default 3) rounds, medians reported; BENCH_NODE picks the
- * Node that runs the CLI (default: the one running npm).
+ * Node that runs the CLI (default: Node 24, the actions' runtime, from the `node` dev dependency).
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';

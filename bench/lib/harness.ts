@@ -24,8 +24,12 @@ import { createSkopeo, type Skopeo } from '../../test/sim/registry/skopeo.js';
 import { removeDir } from '../../test/sim/registry/util.js';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The Node that runs the CLI: BENCH_NODE, else the one running npm (this machine's), else this process's. */
-export const node = process.env.BENCH_NODE ?? process.env.npm_node_execpath ?? process.execPath;
+/** Node 24, the runtime GitHub runs the actions with (the `node` dev dependency), when installed. */
+const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
+/** The Node that runs the CLI: BENCH_NODE, else Node 24 (what the actions run on), else the one running npm. */
+export const node =
+  process.env.BENCH_NODE ??
+  (existsSync(node24) ? node24 : (process.env.npm_node_execpath ?? process.execPath));
 export const cli = join(root, 'dist', 'cli', 'index.js');
 
 // ---------------------------------------------------------------------------------------------------------
