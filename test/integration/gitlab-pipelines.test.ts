@@ -54,6 +54,15 @@ beforeAll(async () => {
     throw new Error('these tests need docker-registry and skopeo (apt-get install docker-registry skopeo)');
   for (const tool of ['git', 'rsync', 'bash'])
     if (!which(tool)) throw new Error(`gitlab-ci-local needs ${tool} on PATH`);
+  // An optional dependency: `npm ci` goes on without it when its native part (re2) cannot be built.
+  try {
+    execFileSync(process.execPath, [GITLAB_CI_LOCAL, '--version'], { stdio: 'pipe', timeout: 30_000 });
+  } catch (e) {
+    throw new Error(
+      `gitlab-ci-local does not run (${String(e).split('\n')[0]}): its re2 needs make, g++ and python3 at ` +
+        '`npm ci` time (.ci/run installs them)',
+    );
+  }
   work = mkdtempSync(join(tmpdir(), 'kiln-gitlab-'));
   cleanups.push(() => removeDir(work));
   // gitlab-ci-local reads $HOME/.gitlab-ci-local/variables.yml: an empty HOME keeps the user's own out.
