@@ -126,18 +126,21 @@ const ref = (s: string): ImageReference => parseImageReference(s);
 
 /**
  * A pass-through proxy to `target` (Host kept, so Locations name the proxy) whose `rewrite` may answer a request
- * itself (return a status and body) or change its path (return a string).
+ * itself (return a status, body and headers) or change its path (return a string).
  */
 async function rewritingProxy(
   target: string,
-  rewrite: (method: string, path: string) => { status: number; body: string } | string | undefined,
+  rewrite: (
+    method: string,
+    path: string,
+  ) => { status: number; body: string; headers?: Record<string, string> } | string | undefined,
 ): Promise<{ host: string; close: () => Promise<void> }> {
   const upstream = new URL(target);
   const server = createServer((req, res) => {
     const decision = rewrite(req.method ?? 'GET', req.url ?? '/');
     if (typeof decision === 'object') {
       req.resume();
-      res.writeHead(decision.status, { 'content-type': 'application/json' });
+      res.writeHead(decision.status, { 'content-type': 'application/json', ...decision.headers });
       res.end(decision.body);
       return;
     }
@@ -529,6 +532,56 @@ describe('registry client (docker-registry + skopeo)', () => {
     expect(proxy2.stats().uploadedBytes).toBe(0);
     expect(proxy2.stats().log.map((e) => e.method)).toEqual(['HEAD']);
     expect(proxy.stats().requests).toBe(1);
+  });
+
+  test('blob downloads redirected to object storage: followed, no Authorization sent there, same digest', async () => {
+    // Object storage on another origin serves pre-signed URLs and, like S3, refuses a request that also carries
+    // an Authorization header (400 "Only one auth mechanism allowed").
+    const seen: string[] = [];
+    const storage = createServer((req, res) => {
+      const digest = /^\/blobs\/(sha256:[a-f0-9]{64})\?sig=/.exec(req.url ?? '')?.[1];
+      seen.push(req.headers.authorization ? 'with-auth' : 'plain');
+      if (req.headers.authorization || !digest) {
+        res.writeHead(400).end('Only one auth mechanism allowed');
+        return;
+      }
+      void fetch(`${basicReg.url}/v2/redir/src/blobs/${digest}`, {
+        headers: { authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}` },
+      }).then(async (up) => {
+        res.writeHead(up.status, { 'content-type': 'application/octet-stream' });
+        res.end(Buffer.from(await up.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    const storageUrl = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    // The registry (basic auth) redirects every blob GET there, as Docker Hub, GHCR, ECR or Harbor on S3 do.
+    const front = await rewritingProxy(basicReg.url, (method, path) => {
+      const m = /^\/v2\/.+\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path);
+      return method === 'GET' && m
+        ? { status: 307, body: '', headers: { location: `${storageUrl}/blobs/${m[1]}?sig=pre-signed` } }
+        : undefined;
+    });
+    try {
+      const { client: pusher } = newClient();
+      const img = buildImage(`redir${++seq}`);
+      await pushImage(pusher, { registry: basicReg.host, repository: 'redir/src' }, '1', img);
+      const { client, logger } = newClient({
+        explicitCredentials: {
+          [basicReg.host]: { username: 'alice', password: PASSWORD },
+          [front.host]: { username: 'alice', password: PASSWORD },
+        },
+      });
+      const r = await copy(client, `${front.host}/redir/src:1`, [`${proxy2.host}/redir/dst:1`]);
+      expect(r.destinations[0]).toMatchObject({ action: 'pushed', digest: img.digest });
+      expect(await rawHead(open2, 'redir/dst', '1')).toBe(img.digest);
+      // Every blob (config and layer) came from storage, none with the registry's credentials.
+      expect(seen).toEqual(img.blobs.map(() => 'plain'));
+      expect(logger.lines.join('\n')).not.toContain(PASSWORD);
+    } finally {
+      await front.close();
+      storage.closeAllConnections();
+      storage.close();
+    }
   });
 
   test('multi-arch index: every child and blob copied, index digest preserved (other repo and other registry)', async () => {
