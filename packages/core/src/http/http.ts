@@ -353,10 +353,6 @@ function describeNetworkError(err: unknown, url: string, timeoutMs: number): str
 // ---------------------------------------------------------------------------------------------------------
 // One attempt
 
-interface Sent {
-  res: IncomingMessage;
-}
-
 /**
  * Sends one request and resolves with the response once its headers arrive. The timeout is the longest
  * silence on the connection: connecting, waiting for the headers, and later while the body is read.
@@ -369,8 +365,8 @@ function sendOnce(
   route: Route,
   timeoutMs: number,
   signal: AbortSignal | undefined,
-): Promise<Sent> {
-  return new Promise<Sent>((resolve, reject) => {
+): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
     const viaProxy = route.proxy;
     const send = (viaProxy ?? target).protocol === 'https:' ? httpsSend : httpSend;
     const outHeaders: Record<string, string> = { ...headers, host: target.host };
@@ -392,7 +388,8 @@ function sendOnce(
       headers: outHeaders,
       agent: route.agent,
       signal,
-      timeout: timeoutMs, // also reaches the agent: a proxy's CONNECT gets the same time
+      // The socket's inactivity timeout ('timeout' below); it also reaches the agent: a proxy's CONNECT gets it.
+      timeout: timeoutMs,
     });
     let answered = false;
     let connected = false;
@@ -402,7 +399,7 @@ function sendOnce(
       if (!socket.connecting) connected = true;
       else socket.once('connect', () => (connected = true));
     });
-    req.setTimeout(timeoutMs, () => {
+    req.on('timeout', () => {
       const code = connected ? TIMEOUT : CONNECT_TIMEOUT;
       req.destroy(Object.assign(new Error(`no activity for ${timeoutMs}ms`), { code }));
     });
@@ -430,7 +427,7 @@ function sendOnce(
             Object.assign(new Error('the connection closed mid-response'), { code: PREMATURE_CLOSE }),
           );
       });
-      resolve({ res });
+      resolve(res);
     });
     if (body === undefined) req.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) req.end(body);
@@ -540,7 +537,7 @@ async function follow(
   let h = headers;
   for (let hops = 0; ; hops++) {
     const route = routeFor(url, opts.insecure ?? false, env);
-    const { res } = await sendOnce(url, m, h, b, route, timeoutMs, opts.signal);
+    const res = await sendOnce(url, m, h, b, route, timeoutMs, opts.signal);
     const location = res.headers.location;
     if (!REDIRECTS.has(res.statusCode ?? 0) || !location || hops >= (opts.maxRedirects ?? 0)) {
       return { res, url: url.toString(), method: m };
