@@ -12,19 +12,13 @@
  * median is reported.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+// The CLI bundle, and the Node that runs it (Node 24, the actions' runtime, unless BENCH_NODE says otherwise).
+import { cli, node } from './lib/harness.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-// Node 24 (the actions' runtime, the `node` dev dependency) unless BENCH_NODE says otherwise.
-const node24 = join(root, 'node_modules', 'node', 'bin', 'node');
-const node =
-  process.env.BENCH_NODE ??
-  (existsSync(node24) ? node24 : (process.env.npm_node_execpath ?? process.execPath));
-const cli = join(root, 'dist', 'cli', 'index.js');
 const N = 200;
 
 const serverCode = `

@@ -268,11 +268,11 @@ function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route
 }
 
 /** Close pooled connections (tests; a process exits without it: idle connections do not hold it open). */
-export async function closeHttpPools(): Promise<void> {
+export function closeHttpPools(): Promise<void> {
   const all = [...routes.values()];
   routes.clear();
   for (const r of all) r.agent.destroy();
-  await Promise.resolve();
+  return Promise.resolve();
 }
 
 function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
