@@ -92,6 +92,8 @@ export interface MarathonApp {
   lastConfigChangeAt: string;
   instances: number;
   image?: string;
+  /** String labels (Kiln's release labels among them). */
+  labels: Record<string, string>;
   healthChecks: number;
   readinessChecks: number;
   tasks: MarathonTask[];
@@ -117,7 +119,10 @@ export interface DeploymentRef {
 }
 
 export type PutResult =
-  ({ kind: 'deployed'; created: boolean } & DeploymentRef) | { kind: 'locked'; deploymentIds: string[] };
+  | ({ kind: 'deployed'; created: boolean } & DeploymentRef)
+  | { kind: 'locked'; deploymentIds: string[] }
+  /** 403: Marathon runs as many deployments as `--max_running_deployments` allows; nothing was changed. */
+  | { kind: 'busy'; message: string };
 
 export interface MarathonEvent {
   eventType: string;
@@ -125,6 +130,27 @@ export interface MarathonEvent {
 }
 
 const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Marathon's 403 when `--max_running_deployments` is reached (TooManyRunningDeploymentsException). */
+export const TOO_MANY_DEPLOYMENTS =
+  /max(imum)? number of (concurrent|running) deployments|too many (running )?deployments/i;
+
+/**
+ * The readable part of a body that is not JSON: a proxy's or Jetty's HTML error page (`<title>Error 401
+ * Unauthorized</title>…`) becomes its title (or its first heading), plain text its first line; never more than
+ * 200 characters.
+ */
+export function textMessage(body: string): string | undefined {
+  const html = /<title[^>]*>([^<]*)<\/title>/i.exec(body) ?? /<h[1-3][^>]*>([^<]*)<\/h[1-3]>/i.exec(body);
+  const text = html
+    ? html[1]
+    : /<[a-z!]/i.test(body.trimStart().slice(0, 2))
+      ? ''
+      : body.trim().split('\n')[0];
+  const clean = (text ?? '').replace(/\s+/g, ' ').trim();
+  if (clean === '') return undefined;
+  return clean.length > 200 ? `${clean.slice(0, 199)}…` : clean;
+}
 
 function parseTask(t: JsonValue): MarathonTask | undefined {
   if (!isJsonObject(t) || typeof t['id'] !== 'string') return undefined;
@@ -155,6 +181,11 @@ export function parseApp(raw: JsonObject): MarathonApp {
     lastConfigChangeAt: str(versionInfo['lastConfigChangeAt']) ?? version,
     instances: numberValue(raw['instances']) ?? 1,
     image: definitionImage(raw),
+    labels: Object.fromEntries(
+      Object.entries(isJsonObject(raw['labels']) ? raw['labels'] : {}).filter(
+        (e): e is [string, string] => typeof e[1] === 'string',
+      ),
+    ),
     healthChecks: Array.isArray(raw['healthChecks']) ? raw['healthChecks'].length : 0,
     readinessChecks: Array.isArray(raw['readinessChecks']) ? raw['readinessChecks'].length : 0,
     tasks: (Array.isArray(raw['tasks']) ? raw['tasks'] : []).map(parseTask).filter((t) => t !== undefined),
@@ -280,7 +311,13 @@ export class MarathonClient {
   private async send(
     method: string,
     path: string,
-    opts: CallOptions & { body?: string; accept?: string; timeoutMs?: number; retries?: number },
+    opts: CallOptions & {
+      body?: string;
+      accept?: string;
+      timeoutMs?: number;
+      retries?: number;
+      maxRedirects?: number;
+    },
   ): Promise<HttpResponse> {
     const a = this.o.auth;
     if (a.kind === 'service-account' && !this.token) await this.login(opts);
@@ -301,6 +338,7 @@ export class MarathonClient {
         logger: this.o.log,
         env: this.o.env,
         ...(opts.retries !== undefined ? { retry: { retries: opts.retries } } : {}),
+        ...(opts.maxRedirects !== undefined ? { maxRedirects: opts.maxRedirects } : {}),
       });
       if (res.status === 401 && a.kind === 'service-account' && attempt === 0) {
         await res.dump();
@@ -337,7 +375,7 @@ export class MarathonClient {
     const message = isJsonObject(body)
       ? str(body['message'])
       : typeof body === 'string'
-        ? body.slice(0, 200)
+        ? textMessage(body)
         : undefined;
     const details =
       isJsonObject(body) && Array.isArray(body['details'])
@@ -359,6 +397,13 @@ export class MarathonClient {
           : 'the credentials were rejected; check them';
       return new MarathonError(`${what}: ${hint}.`, status, message, body);
     }
+    if (status === 403 && message !== undefined && TOO_MANY_DEPLOYMENTS.test(message))
+      return new MarathonError(
+        `${what}: Marathon already runs as many deployments as it allows (its --max_running_deployments); this is not about credentials.`,
+        status,
+        message,
+        body,
+      );
     if (status === 403)
       return new MarathonError(`${what}: the credentials may not do this.`, status, message, body);
     return new MarathonError(what, status, message, body);
@@ -384,8 +429,13 @@ export class MarathonClient {
     const r = await this.call('PUT', `/v2/apps/${appPath(id)}${query}`, {
       ...opts,
       body: stringifyJson(definition, 0),
-      ok: [200, 201, 409],
+      ok: [200, 201, 403, 409],
     });
+    if (r.status === 403) {
+      const message = isJsonObject(r.body) ? str(r.body['message']) : undefined;
+      if (message !== undefined && TOO_MANY_DEPLOYMENTS.test(message)) return { kind: 'busy', message };
+      throw this.error('PUT', `/v2/apps${id}`, 403, r.body);
+    }
     if (r.status === 409) {
       const ids =
         isJsonObject(r.body) && Array.isArray(r.body['deployments'])
@@ -471,7 +521,12 @@ export class MarathonClient {
     signal: AbortSignal,
     onAttached?: () => void,
   ): Promise<void> {
-    const query = types.map((t) => `event_type=${encodeURIComponent(t)}`).join('&');
+    // Marathon filters `event_stream_attached` like any other type: ask for it, or the stream never says it is
+    // attached.
+    const wanted = types.length
+      ? ['event_stream_attached', ...types.filter((t) => t !== 'event_stream_attached')]
+      : [];
+    const query = wanted.map((t) => `event_type=${encodeURIComponent(t)}`).join('&');
     let failures = 0;
     while (!signal.aborted) {
       try {
@@ -480,7 +535,12 @@ export class MarathonClient {
           signal,
           retries: 0,
           timeoutMs: 24 * 3600_000,
+          // A standby Marathon redirects /v2/events to the leader (LeaderProxyFilter) instead of proxying it.
+          // Credentials follow only to the same origin; a leader elsewhere answers 401 and polling remains.
+          maxRedirects: 2,
         });
+        if (res.url !== `${this.url}/v2/events${query ? `?${query}` : ''}`)
+          this.o.log.debug(`Event stream: redirected to the leader at ${redactUrl(new URL(res.url))}.`);
         if (res.status !== 200) {
           await res.dump();
           this.o.log.debug(

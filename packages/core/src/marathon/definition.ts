@@ -30,8 +30,11 @@ export const KILN_LABELS = {
   runUrl: 'KILN_RUN_URL',
 } as const;
 
-/** Labels that change on every run without changing the release: ignored when deciding "unchanged". */
-export const VOLATILE_LABELS: readonly string[] = [KILN_LABELS.runUrl];
+/**
+ * Every label key Kiln owns starts with this. Kiln's labels describe the run that deployed (release id, commit, run
+ * URL); they are not part of the release, so a rerun that differs only in them is `unchanged`.
+ */
+export const KILN_LABEL_PREFIX = 'KILN_';
 
 /** Fields Marathon computes. A definition saved from `GET /v2/apps` carries them; they are never sent. */
 export const COMPUTED_APP_FIELDS: readonly string[] = [

@@ -20,9 +20,10 @@ import { CancelledError, errorMessage } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { MarathonAuth } from './auth.js';
-import { MarathonClient, type MarathonApp, type PutResult } from './client.js';
-import type { RenderedApp } from './definition.js';
+import { MarathonClient, type DeploymentRef, type MarathonApp, type PutResult } from './client.js';
+import { definitionImage, KILN_LABELS, type RenderedApp } from './definition.js';
 import { diffDefinitions, formatDiff, type DefinitionChange } from './diff.js';
+import { withKeptFields } from './normalize.js';
 import type { JsonObject } from './json.js';
 import {
   EventHub,
@@ -90,6 +91,8 @@ export interface ClusterReport {
   failureKind?: string;
   /** The app did not exist before this run. */
   created: boolean;
+  /** This run found the same definition already deploying and waited for that deployment. */
+  joined?: boolean;
   previousVersion?: string;
   previousImage?: string;
   deploymentId?: string;
@@ -130,6 +133,8 @@ class ClusterRun {
   readonly report: ClusterReport;
   readonly prefix: string;
   current: MarathonApp | undefined;
+  /** What is sent: the rendered definition plus the fields Marathon would reset (normalize.ts). */
+  body: JsonObject;
   phase: Phase = 'preflight';
   private lockIds: string[] = [];
   private rollbackRef: { deploymentId: string; version: string } | undefined;
@@ -151,6 +156,7 @@ class ClusterRun {
       requestTimeoutMs: o.requestTimeoutMs,
     });
     this.events = new EventHub(this.client, o.app.id);
+    this.body = o.app.definition;
     this.prefix = multi ? `[${cluster.name}] ` : '';
     this.report = {
       name: cluster.name,
@@ -186,6 +192,12 @@ class ClusterRun {
     r.previousVersion = current?.version;
     r.previousImage = current?.image;
     r.changes = diffDefinitions(current?.raw, this.o.app.definition);
+    this.body = withKeptFields(this.o.app.definition, current?.raw);
+    const kept = Object.keys(this.body).filter((k) => !(k in this.o.app.definition));
+    if (kept.length)
+      this.info(
+        `Keeping ${kept.map((k) => `"${k}"`).join(', ')} as it runs (absent from the file; Marathon would reset ${kept.length === 1 ? 'it' : 'them'}).`,
+      );
     if (current) {
       const healthy = current.tasks.filter(
         (t) =>
@@ -198,19 +210,12 @@ class ClusterRun {
       );
     } else this.info(`${this.client.displayUrl}: ${this.o.app.id} does not exist yet; it will be created.`);
     const lines = formatDiff(r.changes);
-    if (lines.length === 0) this.info('No changes to the app definition (Kiln’s run URL label aside).');
+    if (lines.length === 0) this.info('No changes to the app definition (Kiln’s own labels aside).');
     else {
       this.log.startGroup(`${this.prefix}${current ? 'Changes' : 'New app'}: ${lines.length} field(s)`);
       for (const l of lines) this.log.info(l);
       this.log.endGroup();
     }
-  }
-
-  /** True when nothing would change: same definition (per-run labels aside) and no deployment running. */
-  get unchanged(): boolean {
-    return (
-      this.current !== undefined && this.report.changes.length === 0 && this.current.deployments.length === 0
-    );
   }
 
   async deploy(onFailure: (run: ClusterRun) => void): Promise<void> {
@@ -219,48 +224,72 @@ class ClusterRun {
     const deadline = started + this.o.timeoutMs;
     const waitSignal = AbortSignal.any([this.o.signal, this.stop.signal]);
     try {
-      if (this.unchanged) {
-        r.result = 'unchanged';
-        r.version = this.current?.version;
-        r.reason = 'the running app already has this definition; nothing was submitted';
-        this.mark(`unchanged: version ${r.version} already runs this definition`);
-        this.info(
-          `Unchanged: version ${r.version} already runs this definition (image ${this.current?.image}).`,
-        );
-        return;
-      }
-      this.events.start();
-      this.phase = 'submitting';
-      this.info(`Submitting ${this.o.app.id} (image ${this.o.app.image}) to ${this.client.displayUrl}.`);
-      const put = await this.submit(deadline, waitSignal);
-      if (put.kind !== 'deployed') {
-        this.fail(put.reason, 'locked');
-        r.rollback = { result: 'not-needed', reason: 'nothing was changed' };
-        onFailure(this);
-        return;
-      }
-      r.deploymentId = put.deploymentId;
-      r.version = put.version;
-      this.phase = 'waiting';
-      this.mark(
-        `submitted: deployment ${put.deploymentId}, version ${put.version}${put.created ? ' (new app)' : ''}`,
-      );
-      this.info(
-        `Deployment ${put.deploymentId} started (version ${put.version}); waiting up to ${formatDuration(this.o.timeoutMs)} for it to be healthy.`,
-      );
-
-      if (this.current) {
-        const after = await this.client.getApp(this.o.app.id, { signal: this.o.signal, deadline });
-        if (after && after.version === this.current.version) {
+      let target: DeploymentRef;
+      const current = this.current;
+      if (current && r.changes.length === 0) {
+        if (current.deployments.length === 0) {
           r.result = 'unchanged';
-          r.version = after.version;
-          r.reason = 'Marathon found nothing to change (no new version)';
-          this.phase = 'done';
-          this.mark(`unchanged: Marathon created no new version (still ${after.version})`);
-          this.info(`Unchanged: Marathon created no new version; ${after.version} keeps running.`);
+          r.version = current.version;
+          r.reason = 'the running app already has this definition; nothing was submitted';
+          const release = current.labels[KILN_LABELS.releaseId];
+          this.mark(`unchanged: version ${r.version} already runs this definition`);
+          this.info(
+            `Unchanged: version ${r.version}${release ? ` (release ${release})` : ''} already runs this definition (image ${current.image}); nothing was submitted.`,
+          );
           return;
         }
+        target = await this.join(current, deadline);
+      } else {
+        this.events.start();
+        this.phase = 'submitting';
+        this.info(`Submitting ${this.o.app.id} (image ${this.o.app.image}) to ${this.client.displayUrl}.`);
+        const put = await this.submit(deadline, waitSignal);
+        if (put.kind !== 'deployed') {
+          this.fail(put.reason, 'locked');
+          r.rollback = { result: 'not-needed', reason: 'nothing was changed' };
+          onFailure(this);
+          return;
+        }
+        r.deploymentId = put.deploymentId;
+        r.version = put.version;
+        target = put;
+        this.mark(
+          `submitted: deployment ${put.deploymentId}, version ${put.version}${put.created ? ' (new app)' : ''}`,
+        );
+        if (current) {
+          const after = await this.client.getApp(this.o.app.id, { signal: this.o.signal, deadline });
+          if (after && after.version === current.version) {
+            r.result = 'unchanged';
+            r.version = after.version;
+            r.reason = 'Marathon found nothing to change (no new version)';
+            this.phase = 'done';
+            this.mark(`unchanged: Marathon created no new version (still ${after.version})`);
+            this.info(`Unchanged: Marathon created no new version; ${after.version} keeps running.`);
+            return;
+          }
+          if (
+            after &&
+            after.version !== put.version &&
+            diffDefinitions(after.raw, this.o.app.definition).length === 0
+          ) {
+            // Marathon already had this definition when the PUT arrived: an earlier attempt of this PUT whose
+            // answer was lost, or another run of the same release. Its deployment is ours to follow.
+            target = { deploymentId: after.deployments[0] ?? put.deploymentId, version: after.version };
+            r.deploymentId = target.deploymentId;
+            r.version = target.version;
+            this.mark(
+              `following deployment ${target.deploymentId} (version ${target.version}) of this definition`,
+            );
+            this.info(
+              `Marathon already has this definition as version ${target.version}${after.deployments.length ? ` (deployment ${target.deploymentId})` : ''}; following that.`,
+            );
+          }
+        }
       }
+      this.phase = 'waiting';
+      this.info(
+        `Deployment ${target.deploymentId} ${r.joined ? 'is running' : 'started'} (version ${target.version}); waiting up to ${formatDuration(Math.max(0, deadline - Date.now()))} for it to be healthy.`,
+      );
 
       let outcome: WatchOutcome;
       try {
@@ -268,12 +297,12 @@ class ClusterRun {
           client: this.client,
           events: this.events,
           appId: this.o.app.id,
-          deploymentId: put.deploymentId,
-          version: put.version,
+          deploymentId: target.deploymentId,
+          version: target.version,
           deadline,
           pollIntervalMs: this.o.pollIntervalMs,
           failureThreshold: this.o.failureThreshold,
-          ignoreFailureOf: this.current?.lastTaskFailure?.taskId,
+          ignoreFailureOf: r.joined ? undefined : this.current?.lastTaskFailure?.taskId,
           signal: waitSignal,
           log: this.log,
           prefix: this.prefix,
@@ -291,9 +320,9 @@ class ClusterRun {
         this.phase = 'done';
         const s = outcome.state;
         r.durationMs = Date.now() - started;
-        this.mark(`healthy: ${s.newHealthy}/${s.instances} task(s) of version ${put.version}`);
+        this.mark(`healthy: ${s.newHealthy}/${s.instances} task(s) of version ${target.version}`);
         this.info(
-          `Deployed: ${s.newHealthy}/${s.instances} task(s) of version ${put.version} healthy after ${formatDuration(r.durationMs)}.`,
+          `Deployed: ${s.newHealthy}/${s.instances} task(s) of version ${target.version} healthy after ${formatDuration(r.durationMs)}.`,
         );
         return;
       }
@@ -337,6 +366,36 @@ class ClusterRun {
     }
   }
 
+  /**
+   * The app already has this definition and a deployment is rolling it out (another run of the same release, or
+   * a rerun of a cancelled job): wait for that deployment rather than submit again, and roll back to the version
+   * before it if it fails.
+   */
+  private async join(current: MarathonApp, deadline: number): Promise<DeploymentRef> {
+    const r = this.report;
+    const call = { signal: this.o.signal, deadline };
+    const versions = await this.client.getVersions(this.o.app.id, call);
+    const at = versions.indexOf(current.version);
+    const previous = at >= 0 ? versions[at + 1] : undefined;
+    r.previousVersion = previous;
+    r.previousImage =
+      previous === undefined
+        ? undefined
+        : definitionImage(await this.client.getVersion(this.o.app.id, previous, call));
+    r.created = previous === undefined;
+    r.joined = true;
+    r.deploymentId = current.deployments[0] as string;
+    r.version = current.version;
+    this.events.start();
+    this.mark(
+      `joined deployment ${r.deploymentId}: it already rolls out this definition (version ${r.version})`,
+    );
+    this.info(
+      `This definition is already being deployed (deployment ${r.deploymentId}, version ${r.version}, started before this run); waiting for it instead of submitting again.`,
+    );
+    return { deploymentId: r.deploymentId, version: r.version };
+  }
+
   private fail(reason: string, kind: string): void {
     const r = this.report;
     r.result = 'failed';
@@ -355,12 +414,33 @@ class ClusterRun {
     let force = false;
     for (;;) {
       // The PUT itself only stops for SIGINT/SIGTERM: aborting it half-way would leave its effect unknown.
-      const put = await this.client.putApp(this.o.app.id, this.o.app.definition, {
+      const put = await this.client.putApp(this.o.app.id, this.body, {
         force,
         signal: this.o.signal,
         deadline,
       });
       if (put.kind === 'deployed') return put;
+      if (put.kind === 'busy') {
+        // Marathon's --max_running_deployments is reached: nothing was changed; try again within lock-timeout.
+        if (this.phase !== 'locked') {
+          this.phase = 'locked';
+          this.mark(
+            `Marathon is busy (${put.message}); waiting up to ${formatDuration(this.o.lockTimeoutMs)}`,
+          );
+          this.info(
+            `Marathon refuses new deployments for now (${put.message}); trying again for up to ${formatDuration(this.o.lockTimeoutMs)} (lock-timeout).`,
+          );
+        }
+        const remaining = lockUntil - Date.now();
+        if (remaining > 0) {
+          await this.events.wait(Math.min(this.o.pollIntervalMs, remaining), waitSignal);
+          continue;
+        }
+        return {
+          kind: 'failed',
+          reason: `Marathon still refused new deployments after lock-timeout ${formatDuration(this.o.lockTimeoutMs)} (${put.message}); nothing was changed. Try again when fewer deployments run, or raise Marathon's --max_running_deployments.`,
+        };
+      }
       const ids = put.deploymentIds.join(', ');
       if (this.phase !== 'locked') {
         this.phase = 'locked';
@@ -469,6 +549,7 @@ class ClusterRun {
             ref = put;
             break;
           }
+          if (put.kind === 'busy') throw new Error(`cannot roll back now: ${put.message}`);
           const ours = [r.deploymentId, this.rollbackRef?.deploymentId].filter(Boolean);
           if (!force && put.deploymentIds.every((id) => ours.includes(id))) {
             force = true;

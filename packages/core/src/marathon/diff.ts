@@ -1,8 +1,8 @@
 /**
- * What a deployment changes: the rendered definition against the one that runs now, field by field (JSON
- * pointers). Kiln updates with Marathon's `partialUpdate` semantics (the default of `PUT /v2/apps/{id}`): the
- * top-level fields in the file replace the current ones, fields absent from the file keep their current value.
- * So only the file's top-level fields are compared; inside them every difference counts.
+ * What a deployment changes: what Marathon stores now against what it will store after Kiln's PUT, field by
+ * field (JSON pointers of the normalized app). Kiln updates with Marathon's `partialUpdate` semantics (the default
+ * of `PUT /v2/apps/{id}`): the top-level fields in the file replace the current ones, fields absent from the file
+ * keep their current value.
  */
 import {
   isJsonObject,
@@ -12,7 +12,8 @@ import {
   type JsonObject,
   type JsonValue,
 } from './json.js';
-import { COMPUTED_APP_FIELDS, VOLATILE_LABELS } from './definition.js';
+import { COMPUTED_APP_FIELDS, KILN_LABEL_PREFIX } from './definition.js';
+import { expectedApp, normalizeApp, withKeptFields } from './normalize.js';
 
 export interface DefinitionChange {
   /** JSON pointer, e.g. `/container/docker/image`. */
@@ -20,11 +21,6 @@ export interface DefinitionChange {
   kind: 'added' | 'removed' | 'changed';
   before?: JsonValue;
   after?: JsonValue;
-}
-
-export interface DiffOptions {
-  /** Label keys to leave out of the comparison (Kiln's per-run labels). Default {@link VOLATILE_LABELS}. */
-  ignoreLabels?: readonly string[];
 }
 
 function walk(
@@ -54,42 +50,36 @@ function walk(
   out.push({ path, kind: 'changed', before, after });
 }
 
+/** Label keys Kiln owns: they describe a run, not the release (see the README). */
+function isKilnLabel(key: string): boolean {
+  return key.startsWith(KILN_LABEL_PREFIX);
+}
+
+function withoutKilnLabels(app: JsonObject): JsonObject {
+  const labels = app['labels'];
+  if (!isJsonObject(labels)) return app;
+  const kept: JsonObject = {};
+  for (const [k, v] of Object.entries(labels)) if (!isKilnLabel(k)) kept[k] = v;
+  return { ...app, labels: kept };
+}
+
 /**
- * Changes `rendered` makes to `current` (undefined: the app does not exist yet, every field is added). `id` and
- * Marathon's computed fields are not compared.
+ * Changes `rendered` makes to `current` (undefined: the app does not exist yet, every field of the file is added),
+ * compared like with like: what Marathon stores now against what it will store after Kiln's partial-update PUT
+ * (normalize.ts). `id`, Marathon's computed fields and Kiln's own labels are not compared.
  */
-export function diffDefinitions(
-  current: JsonObject | undefined,
-  rendered: JsonObject,
-  opts: DiffOptions = {},
-): DefinitionChange[] {
-  const ignore = new Set(opts.ignoreLabels ?? VOLATILE_LABELS);
-  const strip = (labels: JsonValue | undefined): JsonValue | undefined => {
-    if (!isJsonObject(labels)) return labels;
-    const out: JsonObject = {};
-    for (const [k, v] of Object.entries(labels)) if (!ignore.has(k)) out[k] = v;
-    return out;
-  };
+export function diffDefinitions(current: JsonObject | undefined, rendered: JsonObject): DefinitionChange[] {
   const out: DefinitionChange[] = [];
-  for (const key of Object.keys(rendered)) {
-    if (key === 'id' || COMPUTED_APP_FIELDS.includes(key)) continue;
-    let before = current?.[key];
-    let after = rendered[key];
-    if (key === 'labels') {
-      before = strip(before);
-      after = strip(after);
-      // Marathon stores absent labels as {}: an empty object and no labels mean the same.
-      if (
-        current !== undefined &&
-        before === undefined &&
-        isJsonObject(after) &&
-        Object.keys(after).length === 0
-      )
-        continue;
-    }
-    if (current === undefined) out.push({ path: `/${pointerSegment(key)}`, kind: 'added', after });
-    else walk(`/${pointerSegment(key)}`, before, after, out);
+  if (current === undefined) {
+    for (const key of Object.keys(rendered))
+      if (key !== 'id' && !COMPUTED_APP_FIELDS.includes(key))
+        out.push({ path: `/${pointerSegment(key)}`, kind: 'added', after: rendered[key] as JsonValue });
+    return out;
   }
+  const before = withoutKilnLabels(normalizeApp(current));
+  const after = withoutKilnLabels(expectedApp(current, withKeptFields(rendered, current)));
+  const keys = [...Object.keys(before), ...Object.keys(after).filter((k) => !(k in before))];
+  for (const key of keys) if (key !== 'id') walk(`/${pointerSegment(key)}`, before[key], after[key], out);
   return out;
 }
 

@@ -8,3 +8,4 @@ export * from './wait.js';
 export * from './deploy.js';
 export * from './report.js';
 export * from './inputs.js';
+export * from './normalize.js';

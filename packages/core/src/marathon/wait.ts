@@ -20,7 +20,7 @@ import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import { abortReason } from '../util/sleep.js';
 import { MarathonError, type MarathonApp, type MarathonClient, type MarathonDeployment } from './client.js';
-import type { JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from './json.js';
 
 /** Task states that end a task for good. */
 const TERMINAL_FAILURES = new Set([
@@ -32,6 +32,31 @@ const TERMINAL_FAILURES = new Set([
   'TASK_UNREACHABLE',
   'TASK_GONE_BY_OPERATOR',
 ]);
+
+/** Health checks that Mesos runs and acts on itself: a failing task is killed (TASK_KILLED) without `lastTaskFailure`. */
+const MESOS_SIDE_CHECKS = new Set(['MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP', 'COMMAND']);
+
+/** A task that has ended (Marathon ≥ 1.9 keeps it listed, without `version`, until its instance is relaunched). */
+function hasEnded(state: string): boolean {
+  return TERMINAL_FAILURES.has(state) || state === 'TASK_KILLED' || state === 'TASK_FINISHED';
+}
+
+/** `app.instance-<uuid>._app.3` → `app.instance-<uuid>` (the instance survives relaunches; the task id does not). */
+export function instanceOf(taskId: string): string {
+  const m = /^(.*\.instance-[^.]+)\.[^.]+\.\d+$/.exec(taskId);
+  return m ? (m[1] as string) : taskId;
+}
+
+/** The protocol of the app's first health check that Mesos runs itself (MESOS_HTTP, MESOS_TCP, COMMAND…). */
+export function mesosSideCheck(raw: JsonObject | undefined): string | undefined {
+  const checks = raw?.['healthChecks'];
+  if (!Array.isArray(checks)) return undefined;
+  for (const c of checks) {
+    const p = isJsonObject(c) && typeof c['protocol'] === 'string' ? c['protocol'] : undefined;
+    if (p && MESOS_SIDE_CHECKS.has(p)) return p;
+  }
+  return undefined;
+}
 
 /** The event types that can change what a poll sees. */
 export const WATCHED_EVENT_TYPES = [
@@ -100,7 +125,7 @@ export class EventHub {
     if (appId !== this.appId) return;
     const taskId = typeof d['taskId'] === 'string' ? d['taskId'] : undefined;
     const version = typeof d['version'] === 'string' ? d['version'] : '';
-    if (type === 'status_update_event' && taskId && TERMINAL_FAILURES.has(String(d['taskStatus'])))
+    if (type === 'status_update_event' && taskId && hasEnded(String(d['taskStatus'])))
       this.failures.push({
         taskId,
         version,
@@ -238,6 +263,9 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
   /** Task id → true when it was killed for failing health checks. */
   const unhealthy = new Set<string>();
   let previousNew = new Map<string, string>();
+  const newInstances = new Set<string>();
+  const oldInstances = new Set<string>();
+  let polls = 0;
   let lastLine = '';
   let lastLineAt = 0;
   let lastKey = '';
@@ -289,7 +317,14 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
         };
     } else {
       configSince ??= Date.parse(app.lastConfigChangeAt);
-      const newTasks = app.tasks.filter((t) => isNew(t.version));
+      const mesosCheck = mesosSideCheck(app.raw);
+      // Ended tasks stay listed without a version until relaunched (Marathon ≥ 1.9): they are neither old nor new
+      // but failures, of the new version when their instance ran it or appeared after the first poll.
+      const ended = app.tasks.filter((t) => hasEnded(t.state));
+      const live = app.tasks.filter((t) => !hasEnded(t.state));
+      const newTasks = live.filter((t) => isNew(t.version));
+      for (const t of newTasks) newInstances.add(instanceOf(t.id));
+      for (const t of live) if (!isNew(t.version)) oldInstances.add(instanceOf(t.id));
       const healthy = newTasks.filter(
         (t) =>
           isRunning(t.state) &&
@@ -301,34 +336,43 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
           .filter((r) => !r.alive && r.lastFailureCause)
           .map((r) => r.lastFailureCause as string),
       );
-
-      // Failures of new tasks: lastTaskFailure, tasks that vanished, and task events.
-      const ltf = app.lastTaskFailure;
+      const killedText = (message: string): string =>
+        mesosCheck
+          ? `TASK_KILLED: killed by a ${mesosCheck} health check${message ? ` (${message})` : ''}`
+          : `TASK_KILLED${message ? `: ${message}` : ''}`;
       let lastFailure = state.lastFailure;
-      if (ltf && isNew(ltf.version) && ltf.taskId !== o.ignoreFailureOf && ltf.state === 'TASK_KILLED')
-        unhealthy.add(ltf.taskId);
-      if (ltf && isNew(ltf.version) && ltf.taskId !== o.ignoreFailureOf && !failed.has(ltf.taskId)) {
-        failed.set(ltf.taskId, ltf.message);
-        lastFailure = `${ltf.state}${ltf.message ? `: ${ltf.message}` : ''}`;
+      const record = (taskId: string, stateName: string, message: string): void => {
+        if (taskId === o.ignoreFailureOf || failed.has(taskId)) return;
+        const text =
+          stateName === 'TASK_KILLED' ? killedText(message) : `${stateName}${message ? `: ${message}` : ''}`;
+        // A kill that Kiln's deployment did not ask for is a health-check kill (Marathon's or Mesos's).
+        if (stateName === 'TASK_KILLED') unhealthy.add(taskId);
+        failed.set(taskId, text);
+        lastFailure = text;
+      };
+
+      // Failures of new tasks: lastTaskFailure, ended tasks still listed, tasks that vanished, and task events.
+      const ltf = app.lastTaskFailure;
+      if (ltf && isNew(ltf.version)) record(ltf.taskId, ltf.state, ltf.message);
+      for (const t of ended) {
+        const instance = instanceOf(t.id);
+        const ofNew = t.version
+          ? isNew(t.version)
+          : newInstances.has(instance) || (polls > 0 && !oldInstances.has(instance));
+        if (ofNew) record(t.id, t.state, ltf?.taskId === t.id ? ltf.message : '');
       }
-      const present = new Set(app.tasks.map((t) => t.id));
+      const present = new Set(live.map((t) => t.id));
       if (previousNew.size <= app.instances) {
         for (const [id] of previousNew)
-          if (!present.has(id) && !failed.has(id)) {
-            const message = ltf?.taskId === id ? ltf.message : 'the task ended';
+          if (!present.has(id) && !failed.has(id) && id !== o.ignoreFailureOf) {
+            const message = ltf?.taskId === id ? `${ltf.state}: ${ltf.message}` : 'the task ended';
             failed.set(id, message);
             lastFailure ??= message;
           }
       }
-      for (const f of o.events.failures) {
-        if (!isNew(f.version) || f.taskId === o.ignoreFailureOf) continue;
-        if (f.state === 'TASK_KILLED') unhealthy.add(f.taskId);
-        if (!failed.has(f.taskId)) {
-          failed.set(f.taskId, f.message);
-          lastFailure = `${f.state}${f.message ? `: ${f.message}` : ''}`;
-        }
-      }
+      for (const f of o.events.failures) if (isNew(f.version)) record(f.taskId, f.state, f.message);
       previousNew = new Map(newTasks.map((t) => [t.id, t.version]));
+      polls++;
 
       state = {
         elapsedMs,
@@ -337,7 +381,7 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
         newHealthy: healthy.length,
         newRunning: newTasks.filter((t) => isRunning(t.state)).length,
         newStaged: newTasks.filter((t) => isStaged(t.state)).length,
-        oldTasks: app.tasks.length - newTasks.length,
+        oldTasks: live.length - newTasks.length,
         failures: failed.size,
         lastFailure,
         healthCause: causes[causes.length - 1] ?? state.healthCause,
