@@ -3,6 +3,16 @@ import type { JsonObject, MarathonSim, MarathonSimOptions, SimEvent } from './ma
 import { startMarathonSim } from './marathon/server.js';
 import { imageKeys, lookupScenario, parseScenario, parseScenarioAssignment } from './marathon/scenarios.js';
 import { optionsFromArgs } from './marathon/main.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../harness/runner.js';
+import { COMPUTED_APP_FIELDS } from '../../packages/core/src/marathon/definition.js';
+
+const COMPUTED = new Set([...COMPUTED_APP_FIELDS, 'version']);
+const readContract = (name: string): JsonObject =>
+  JSON.parse(
+    readFileSync(join(repoRoot, 'test', 'fixtures', 'marathon', 'contract', name), 'utf8'),
+  ) as JsonObject;
 
 // ----- helpers ------------------------------------------------------------------------------------------------
 
@@ -594,10 +604,15 @@ describe('Marathon simulator: errors, auth, events, fidelity', () => {
     });
     const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
-    const none = await call<ErrorBody>(s, 'GET', '/v2/apps');
+    // --http_credentials: Jetty answers, with its HTML error page; /ping needs credentials too.
+    const none = await fetch(`${s.url}/v2/apps`, { headers: { Accept: 'text/html' } });
     expect(none.status).toBe(401);
-    expect(none.body).toEqual({ message: 'Invalid username or password.' });
-    expect(none.headers.get('www-authenticate')).toBe('Basic realm="Mesosphere"');
+    expect(none.headers.get('www-authenticate')).toBe('basic realm="null"');
+    expect(none.headers.get('content-type')).toBe('text/html;charset=iso-8859-1');
+    expect(await none.text()).toContain('<title>Error 401 Unauthorized</title>');
+    const jsonOnly = await call<ErrorBody>(s, 'GET', '/v2/apps');
+    expect(jsonOnly.status).toBe(401);
+    expect((await fetch(`${s.url}/ping`)).status).toBe(401);
     expect(
       (await call(s, 'GET', '/v2/apps', undefined, { Authorization: basic('ci', 'wrong') })).status,
     ).toBe(401);
@@ -614,7 +629,7 @@ describe('Marathon simulator: errors, auth, events, fidelity', () => {
     expect(forbidden.status).toBe(403);
     expect(forbidden.body).toEqual({ message: 'Not Authorized to perform this action!' });
     expect(s.apps()).toEqual([]);
-    expect((await fetch(`${s.url}/ping`)).status).toBe(200);
+    expect((await fetch(`${s.url}/ping`, { headers: { Authorization: 'token=jwt-1' } })).status).toBe(200);
     expect(s.requests.map((r) => r.headers['authorization'])).toContain('token=jwt-ro');
   });
 
@@ -624,10 +639,13 @@ describe('Marathon simulator: errors, auth, events, fidelity', () => {
     expect(plain.status).toBe(405);
 
     const abort = new AbortController();
-    const res = await fetch(`${s.url}/v2/events?event_type=deployment_success&event_type=deployment_failed`, {
-      headers: { Accept: 'text/event-stream' },
-      signal: abort.signal,
-    });
+    const res = await fetch(
+      `${s.url}/v2/events?event_type=event_stream_attached&event_type=deployment_success&event_type=deployment_failed`,
+      {
+        headers: { Accept: 'text/event-stream' },
+        signal: abort.signal,
+      },
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -641,7 +659,7 @@ describe('Marathon simulator: errors, auth, events, fidelity', () => {
           throw new Error(`no matching frame; got ${frames.map((f) => f.event).join(',')}`);
         const chunk = await reader.read();
         if (chunk.done) throw new Error('stream ended');
-        buffer += decoder.decode(chunk.value, { stream: true });
+        buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n/g, '\n');
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const frame = buffer.slice(0, end);
@@ -667,37 +685,56 @@ describe('Marathon simulator: errors, auth, events, fidelity', () => {
     );
     // The unfiltered log saw much more.
     expect(events(s, 'status_update_event').length).toBeGreaterThan(0);
+
+    // A filter that does not name event_stream_attached does not get it (Marathon filters it like any type).
+    const quiet = new AbortController();
+    const filtered = await fetch(`${s.url}/v2/events?event_type=deployment_success`, {
+      headers: { Accept: 'text/event-stream' },
+      signal: quiet.signal,
+    });
+    const again = await call<DeploymentResult>(s, 'PUT', '/v2/apps/web', webApp('reg/web:2'));
+    const first = await (filtered.body as ReadableStream<Uint8Array>).getReader().read();
+    quiet.abort();
+    expect(decoder.decode(first.value)).toMatch(/^event: deployment_success\r\n/);
+    expect(again.status).toBe(200);
   });
 
-  test("field preservation: the users' app definition comes back unchanged; partialUpdate semantics", async () => {
+  test("normalization: the users' app comes back in Marathon 1.10's form (the recorded contract); partialUpdate semantics", async () => {
     const s = await sim();
-    const created = await call<AppJson>(s, 'POST', '/v2/apps', SCENARIO_APP);
-    expect(created.status).toBe(201);
-    await deploymentGone(s, created.headers.get('marathon-deployment-id') ?? '');
-    const app = await getApp(s, '/app-name');
-    for (const [key, value] of Object.entries(SCENARIO_APP)) expect(app[key]).toEqual(value);
+    const sent = readContract('qa-deploy.put.json');
+    const put = await call<DeploymentResult>(s, 'PUT', '/v2/apps/appname', sent);
+    expect(put.status).toBe(201);
+    await deploymentGone(s, put.body.deploymentId);
+    const definition = (app: JsonObject): JsonObject =>
+      Object.fromEntries(Object.entries(app).filter(([k]) => !COMPUTED.has(k)));
+    const recorded = readContract('qa-deploy.get.json')['app'] as JsonObject;
+    const app = await getApp(s, '/appname');
+    expect(definition(app as unknown as JsonObject)).toEqual(definition(recorded));
     expect(app.tasksHealthy).toBe(2);
+    // The same body again: no new version, no deployment (a label or a field compared as sent would restart it).
+    const again = await call<DeploymentResult>(s, 'PUT', '/v2/apps/appname', sent);
+    expect(again.body.version).not.toBe(app['version']); // a fresh version in the answer…
+    expect((await getApp(s, '/appname'))['version']).toBe(app['version']); // …but the app keeps its own
+    expect(s.app('/appname')?.versions).toHaveLength(1);
 
     // partialUpdate=true (default): only the given top-level fields change.
-    const scaled = await call<DeploymentResult>(s, 'PUT', '/v2/apps/app-name', {
-      instances: 3,
-      labels: null,
-    });
+    const scaled = await call<DeploymentResult>(s, 'PUT', '/v2/apps/appname', { instances: 3, labels: null });
     await deploymentGone(s, scaled.body.deploymentId);
-    const afterScale = await getApp(s, '/app-name');
-    for (const [key, value] of Object.entries(SCENARIO_APP)) {
-      expect(afterScale[key]).toEqual(key === 'instances' ? 3 : value);
-    }
+    const afterScale = await getApp(s, '/appname');
+    expect(definition({ ...(afterScale as unknown as JsonObject), instances: 2 })).toEqual(
+      definition(app as unknown as JsonObject),
+    );
+    expect(afterScale.instances).toBe(3);
 
-    // partialUpdate=false: the body replaces the definition; absent fields are gone (or back to defaults).
-    const { labels: _labels, uris: _uris, ...rest } = SCENARIO_APP;
-    const replaced = await call<DeploymentResult>(s, 'PUT', '/v2/apps/app-name?partialUpdate=false', rest);
+    // partialUpdate=false: the body replaces the definition; absent fields are back to defaults.
+    const { labels: _labels, uris: _uris, ...rest } = sent;
+    const replaced = await call<DeploymentResult>(s, 'PUT', '/v2/apps/appname?partialUpdate=false', rest);
     expect(replaced.status).toBe(200);
-    const afterReplace = await getApp(s, '/app-name');
-    expect(afterReplace['uris']).toBeUndefined();
+    const afterReplace = await getApp(s, '/appname');
+    expect(afterReplace['fetch']).toBeUndefined();
     expect(afterReplace['labels']).toEqual({});
     expect(afterReplace.instances).toBe(2);
-    expect(afterReplace['ipAddress']).toEqual(SCENARIO_APP['ipAddress']);
+    expect(afterReplace['networks']).toEqual([{ name: 'calico-net', mode: 'container' }]);
   });
 
   test('failure injection, request log, info and ping', async () => {

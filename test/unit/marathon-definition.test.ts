@@ -328,14 +328,15 @@ describe('diff against what runs', () => {
     '{"id": "/x", "cpus": 1, "mem": 128, "version": "2020", "labels": {"A": "1", "KILN_RUN_URL": "https://ci/1"}, "container": {"docker": {"image": "a/b:1", "forcePullImage": true}}, "args": ["--a"]}',
   ) as JsonObject;
 
-  test("only the file's top-level fields are compared (partialUpdate); nested changes by pointer; the run URL label is ignored", () => {
+  test("the file's top-level fields replace Marathon's (partialUpdate, normalized); nested changes by pointer; Kiln's labels are ignored", () => {
     const rendered = parseJson(
       '{"id": "/x", "cpus": 1.0, "labels": {"A": "1", "B": "2", "KILN_RUN_URL": "https://ci/2"}, "container": {"docker": {"image": "a/b@sha256:00"}}, "args": ["--a", "--b"]}',
     ) as JsonObject;
     expect(formatDiff(diffDefinitions(current, rendered))).toEqual([
       '+ /labels/B: "2"',
       '~ /container/docker/image: "a/b:1" → "a/b@sha256:00"',
-      '- /container/docker/forcePullImage: true',
+      // A container given whole replaces the stored one: forcePullImage absent means Marathon's default, false.
+      '~ /container/docker/forcePullImage: true → false',
       '~ /args: ["--a"] → ["--a","--b"]',
     ]);
   });

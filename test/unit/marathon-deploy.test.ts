@@ -176,17 +176,20 @@ describe('no-op', () => {
     expect(log.text()).toContain(`Unchanged: version ${v1} already runs this definition`);
   });
 
-  test("Marathon's no-op (no new version) is detected after the PUT", async () => {
+  test('the same definition already deploying: Kiln joins that deployment, submits nothing, reports its outcome', async () => {
     const s = await sim();
     const v1 = await running(s);
-    s.lockApp('/app-name', 30); // a deployment in progress: Kiln does not shortcut, it submits
+    const lock = s.lockApp('/app-name', 30); // a deployment of this very definition, started by someone else
+    const puts = s.requests.filter((q) => q.method === 'PUT').length;
     const r = await deployMarathon(options([s.url], { app: render(D1) }));
     expect(r.clusters[0]).toMatchObject({
-      result: 'unchanged',
+      result: 'deployed',
+      joined: true,
+      deploymentId: lock,
       version: v1,
-      reason: 'Marathon found nothing to change (no new version)',
     });
-    expect(s.app('/app-name')?.versions).toEqual([v1]);
+    expect(s.requests.filter((q) => q.method === 'PUT')).toHaveLength(puts);
+    expect(s.eventLog.find((e) => e.eventType === 'deployment_success' && e['id'] === lock)).toBeDefined();
   });
 });
 

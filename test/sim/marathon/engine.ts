@@ -52,7 +52,7 @@ import { behaviourOf, lookupScenario } from './scenarios.js';
 import { COMPUTED_FIELDS } from './validate.js';
 
 export type ActionName = 'StartApplication' | 'StopApplication' | 'ScaleApplication' | 'RestartApplication';
-export type TaskState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_KILLING';
+export type TaskState = 'TASK_STAGING' | 'TASK_RUNNING' | 'TASK_KILLING' | 'TASK_FAILED' | 'TASK_KILLED';
 
 export interface SimEvent {
   eventType: string;
@@ -91,6 +91,7 @@ export interface SimTask {
   ready: boolean;
   readiness: JsonObject | null;
   terminal: boolean;
+  incarnation: number;
 }
 
 export interface AppStats {
@@ -103,6 +104,8 @@ export interface AppStats {
 interface QueuedLaunch {
   version: string;
   owner: string;
+  /** The failed instance this launch relaunches (its next incarnation). */
+  instanceId?: string;
 }
 
 export interface SimApp {
@@ -111,6 +114,12 @@ export interface SimApp {
   def: JsonObject;
   versions: Map<string, JsonObject>;
   tasks: Map<string, SimTask>;
+  /**
+   * Instances whose task failed (crash, health-check kill): Marathon ≥ 1.8 keeps them listed with the terminal
+   * task — without `version`, `stagedAt`, `startedAt`, ports — until the instance is relaunched under the next
+   * task id (`…._app.2`). Keyed by instance id.
+   */
+  failed: Map<string, SimTask>;
   queue: QueuedLaunch[];
   backoff: Map<string, { failures: number; until: number }>;
   lastTaskFailure: JsonObject | null;
@@ -167,6 +176,8 @@ const APP_DEFAULTS: JsonObject = {
   labels: {},
 };
 
+/** Health checks run by Mesos (the executor kills), as opposed to Marathon's own HTTP/HTTPS/TCP checks. */
+const MESOS_SIDE = new Set(['MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP', 'COMMAND']);
 const HC_DEFAULTS = { gracePeriodSeconds: 300, intervalSeconds: 60, maxConsecutiveFailures: 3 };
 const FIRST_HEALTH_CHECK_AFTER_S = 5;
 const READINESS_INTERVAL_S = 30;
@@ -204,6 +215,8 @@ interface RunnerOps {
   schedule(at: number, fn: () => void): void;
   queueLaunch(app: SimApp, version: string, owner: string): void;
   dropQueue(app: SimApp): void;
+  /** Decommission failed instances (an upgrade or a stop expunges them), except those of `keepVersion`. */
+  dropFailed(app: SimApp, keepVersion?: string): void;
   killTask(app: SimApp, task: SimTask): void;
   resetBackoff(app: SimApp, version: string): void;
   progress(deploymentId: string): void;
@@ -320,6 +333,7 @@ class StopRunner extends StartRunner {
   }
   override start(): void {
     this.ops.dropQueue(this.app);
+    this.ops.dropFailed(this.app);
     for (const t of this.app.tasks.values()) this.ops.killTask(this.app, t);
   }
   override isDone(): boolean {
@@ -423,6 +437,7 @@ class ReplaceRunner implements StepRunner {
 
   start(): void {
     this.ops.dropQueue(this.app);
+    this.ops.dropFailed(this.app, this.version);
     this.ops.resetBackoff(this.app, this.version);
     const active = [...this.app.tasks.values()];
     const already = active.filter((t) => t.version === this.version);
@@ -561,6 +576,9 @@ export class MarathonEngine {
       dropQueue: (app) => {
         app.queue = [];
       },
+      dropFailed: (app, keepVersion) => {
+        for (const [id, t] of app.failed) if (t.version !== keepVersion) app.failed.delete(id);
+      },
       killTask: (app, task) => this.killTask(app, task),
       resetBackoff: (app, version) => app.backoff.delete(version),
       progress: (id) => {
@@ -632,8 +650,20 @@ export class MarathonEngine {
     let kind: 'create' | 'scale' | 'restart';
     if (existing) {
       const current = userFields(existing.def);
-      if (deepEqual(current, nextUser)) return this.noopDeployment(appId, existing.def);
-      kind = deepEqual(omit(current, ['instances']), omit(nextUser, ['instances'])) ? 'scale' : 'restart';
+      // AppDefinition.isUpgrade compares every field but instances, versionInfo and executorResources.
+      const NOT_AN_UPGRADE = ['instances', 'executorResources'];
+      if (deepEqual(omit(current, NOT_AN_UPGRADE), omit(nextUser, NOT_AN_UPGRADE))) {
+        if (deepEqual(current['instances'], nextUser['instances'])) {
+          // Nothing to deploy; a changed executorResources is kept without a new version.
+          existing.def = {
+            ...nextUser,
+            version: existing.def['version'] ?? null,
+            versionInfo: existing.def['versionInfo'] ?? null,
+          };
+          return this.noopDeployment(appId, existing.def);
+        }
+        kind = 'scale';
+      } else kind = 'restart';
     } else {
       kind = 'create';
     }
@@ -869,6 +899,7 @@ export class MarathonEngine {
       def,
       versions: new Map(),
       tasks: new Map(),
+      failed: new Map(),
       queue: [],
       backoff: new Map(),
       lastTaskFailure: null,
@@ -898,7 +929,9 @@ export class MarathonEngine {
   }
 
   private queueLaunch(app: SimApp, version: string, owner: string): void {
-    const item: QueuedLaunch = { version, owner };
+    const claimed = new Set(app.queue.map((q) => q.instanceId));
+    const instanceId = [...app.failed.keys()].find((id) => !claimed.has(id));
+    const item: QueuedLaunch = { version, owner, ...(instanceId ? { instanceId } : {}) };
     app.queue.push(item);
     this.scheduleQueued(app, item);
   }
@@ -913,7 +946,7 @@ export class MarathonEngine {
         return;
       }
       app.queue.splice(index, 1);
-      this.launch(app, item.version);
+      this.launch(app, item.version, item.instanceId);
     });
   }
 
@@ -929,13 +962,17 @@ export class MarathonEngine {
     app.backoff.set(version, b);
   }
 
-  private launch(app: SimApp, version: string): void {
+  private launch(app: SimApp, version: string, relaunch?: string): void {
     const def = app.versions.get(version) ?? app.def;
     const image = imageOf(def);
     const scenario = lookupScenario(this.options.scenarios, image, this.options.defaultScenario);
     const behaviour = behaviourOf(scenario);
     const uuid = randomUUID();
     const safeId = app.id.replace(/^\//, '').replaceAll('/', '_');
+    const previous = relaunch ? app.failed.get(relaunch) : undefined;
+    if (relaunch) app.failed.delete(relaunch);
+    const instanceId = previous?.instanceId ?? `${safeId}.instance-${uuid}`;
+    const incarnation = (previous?.incarnation ?? 0) + 1;
     const agent = (this.hostCounter++ % 3) + 1;
     const container = isObject(def['container']) ? def['container'] : {};
     const docker = isObject(container['docker']) ? container['docker'] : {};
@@ -946,8 +983,9 @@ export class MarathonEngine {
       objects(def['portDefinitions']).length,
     );
     const task: SimTask = {
-      id: `${safeId}.instance-${uuid}._app.1`,
-      instanceId: `${safeId}.instance-${uuid}`,
+      id: `${instanceId}._app.${incarnation}`,
+      instanceId,
+      incarnation,
       appId: app.id,
       version,
       host: `agent-${agent}.sim.local`,
@@ -1063,20 +1101,28 @@ export class MarathonEngine {
     }
     const grace = num(hc, 'gracePeriodSeconds', HC_DEFAULTS.gracePeriodSeconds) * 1000;
     if (h.firstSuccess === null && this.now < since + grace) return; // ignored inside the grace period
-    const cause = failureCause(hc);
-    this.emit('failed_health_check_event', {
-      appId: app.id,
-      instanceId: task.instanceId,
-      healthCheck: clone(hc),
-    });
+    const mesos = MESOS_SIDE.has(str(hc, 'protocol') ?? 'HTTP');
+    const cause = mesos ? '' : failureCause(hc);
+    const max = num(hc, 'maxConsecutiveFailures', HC_DEFAULTS.maxConsecutiveFailures);
+    // Marathon's HealthCheckActor tests the count *before* adding this failure: it kills on the (max+1)-th.
+    const marathonKills = !mesos && max > 0 && h.consecutiveFailures >= max;
+    if (!mesos)
+      this.emit('failed_health_check_event', {
+        appId: app.id,
+        taskId: task.instanceId,
+        instanceId: task.instanceId,
+        version: task.version,
+        healthCheck: clone(hc),
+      });
     h.alive = false;
     h.consecutiveFailures += 1;
     h.lastFailure = this.now;
     h.lastFailureCause = cause;
     task.allAlive = false;
     if (wasAlive) this.healthChanged(task, false);
-    const max = num(hc, 'maxConsecutiveFailures', HC_DEFAULTS.maxConsecutiveFailures);
-    if (max > 0 && h.consecutiveFailures >= max) this.killUnhealthy(app, task, cause);
+    if (marathonKills) this.killUnhealthy(app, task, cause);
+    // The Mesos executor kills on the max-th consecutive failure.
+    else if (mesos && max > 0 && h.consecutiveFailures >= max) this.killedByMesos(app, task);
   }
 
   private healthChanged(task: SimTask, alive: boolean): void {
@@ -1106,7 +1152,21 @@ export class MarathonEngine {
     app.stats.killedUnhealthy += 1;
     this.bumpBackoff(app, task.version);
     task.state = 'TASK_KILLING';
-    this.scheduler.schedule(this.now, () => this.terminate(app, task, 'TASK_KILLED', ''));
+    this.scheduler.schedule(this.now, () => this.terminate(app, task, 'TASK_KILLED', '', true));
+  }
+
+  /**
+   * A health check Mesos runs (MESOS_HTTP, MESOS_HTTPS, MESOS_TCP, COMMAND) failed `maxConsecutiveFailures` times:
+   * the executor kills the task itself. Marathon only sees TASK_KILLED with the executor's message: no
+   * `unhealthy_instance_kill_event`, no `lastTaskFailure` (TaskFailure excludes TASK_KILLED).
+   */
+  private killedByMesos(app: SimApp, task: SimTask): void {
+    app.stats.killedUnhealthy += 1;
+    this.bumpBackoff(app, task.version);
+    task.state = 'TASK_KILLING';
+    this.scheduler.schedule(this.now, () =>
+      this.terminate(app, task, 'TASK_KILLED', 'Command terminated with signal Terminated', true),
+    );
   }
 
   private readinessCheck(app: SimApp, task: SimTask): void {
@@ -1142,7 +1202,7 @@ export class MarathonEngine {
     app.lastTaskFailure = this.failureJson(task, 'TASK_FAILED', message);
     app.stats.failed += 1;
     this.bumpBackoff(app, task.version);
-    this.terminate(app, task, 'TASK_FAILED', message);
+    this.terminate(app, task, 'TASK_FAILED', message, true);
   }
 
   private failureJson(task: SimTask, state: string, message: string): JsonObject {
@@ -1166,10 +1226,15 @@ export class MarathonEngine {
     this.scheduler.schedule(this.now, () => this.terminate(app, task, 'TASK_KILLED', ''));
   }
 
-  private terminate(app: SimApp, task: SimTask, status: string, message: string): void {
+  private terminate(app: SimApp, task: SimTask, status: string, message: string, failure = false): void {
     if (task.terminal) return;
     task.terminal = true;
     app.tasks.delete(task.id);
+    if (failure && !app.deleted) {
+      // Its instance stays (goal Running) and is listed with the terminal task until relaunched.
+      task.state = status as TaskState;
+      app.failed.set(task.instanceId, task);
+    }
     this.statusUpdate(task, status, message);
     if (!this.notify(app, (r) => r.onTerminal(task))) this.reconcileSteady(app);
   }
@@ -1177,6 +1242,21 @@ export class MarathonEngine {
   // --- rendering ------------------------------------------------------------------------------------------------
 
   taskJson(task: SimTask): JsonObject {
+    if (task.terminal)
+      // A failed instance's last task (TaskConversion.enrichedTaskRamlWrite): no version, times or ports.
+      return {
+        id: task.id,
+        appId: task.appId,
+        host: task.host,
+        ipAddresses: [{ ipAddress: task.ipAddress, protocol: 'IPv4' }],
+        ports: [],
+        servicePorts: [],
+        slaveId: task.slaveId,
+        state: task.state,
+        localVolumes: [],
+        healthCheckResults: [],
+        role: '*',
+      };
     return {
       id: task.id,
       appId: task.appId,
@@ -1215,7 +1295,7 @@ export class MarathonEngine {
       tasksUnhealthy: withResults.filter((t) => t.health.some((h) => h !== null && !h.alive)).length,
       deployments: this.locksOf(app.id).map((d) => ({ id: d.id })),
     };
-    if (embed.tasks) out['tasks'] = tasks.map((t) => this.taskJson(t));
+    if (embed.tasks) out['tasks'] = [...tasks, ...app.failed.values()].map((t) => this.taskJson(t));
     if (embed.lastTaskFailure && app.lastTaskFailure) out['lastTaskFailure'] = clone(app.lastTaskFailure);
     return out;
   }

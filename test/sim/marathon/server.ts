@@ -11,11 +11,16 @@
  * ```
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'node:events';
 import type { AppStats, ChangeResult, SimApp, SimEvent } from './engine.js';
-import { MarathonEngine, iso, userFields, withDefaults } from './engine.js';
+import { MarathonEngine, iso, userFields } from './engine.js';
+import {
+  normalizeApp,
+  normalizeDeprecated,
+  RESET_WHEN_ABSENT,
+} from '../../../packages/core/src/marathon/normalize.js';
 import type { Json, JsonObject } from './json.js';
 import { clone } from './json.js';
 import type { Scenario, ScenarioKind } from './scenarios.js';
@@ -52,6 +57,13 @@ export interface MarathonSimOptions {
   tickMs?: number;
   /** Simulated start time (epoch ms); default: the real time at start. */
   startTime?: number;
+  /** `--max_running_deployments` (default 100): app changes beyond it get 403. */
+  maxRunningDeployments?: number;
+  /**
+   * Also listen as a standby Marathon (`sim.standbyUrl`): it serves the same state (a standby proxies to the leader)
+   * but answers `/v2/events` with a 302 to the leader, as LeaderProxyFilter does.
+   */
+  standby?: boolean;
 }
 
 export interface RecordedRequest {
@@ -102,6 +114,8 @@ export interface FailureInjection {
 
 export interface MarathonSim {
   url: string;
+  /** With `standby: true`: a standby Marathon of the same cluster (redirects `/v2/events` to `url`). */
+  standbyUrl: string | undefined;
   close(): Promise<void>;
   apps(): SimAppView[];
   app(id: string): SimAppView | undefined;
@@ -133,6 +147,42 @@ export interface MarathonSim {
 interface SseClient {
   res: ServerResponse;
   types: Set<string> | null;
+}
+
+/**
+ * Marathon with `--http_credentials`: Jetty's BasicAuthenticator answers 401 with `WWW-Authenticate: basic
+ * realm="null"` (the login service has no name) and Jetty 9.4's HTML error page — empty for PUT/DELETE and for a
+ * client that accepts only JSON.
+ */
+class JettyUnauthorized extends Error {
+  constructor(
+    readonly path: string,
+    readonly method: string,
+    readonly accept: string,
+  ) {
+    super('Unauthorized');
+  }
+  send(res: ServerResponse): void {
+    const html =
+      this.method !== 'PUT' &&
+      this.method !== 'DELETE' &&
+      (this.accept === '' || /html|\*\/\*/.test(this.accept));
+    const body = html
+      ? `<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>\n<title>Error 401 Unauthorized</title>\n</head>\n<body><h2>HTTP ERROR 401</h2>\n<p>Problem accessing ${this.path}. Reason:\n<pre>    Unauthorized</pre></p>\n</body>\n</html>\n`
+      : '';
+    res.writeHead(401, {
+      'WWW-Authenticate': 'basic realm="null"',
+      'Cache-Control': 'must-revalidate,no-cache,no-store',
+      'Content-Type': 'text/html;charset=iso-8859-1',
+      'Content-Length': String(Buffer.byteLength(body)),
+    });
+    res.end(body);
+  }
+}
+
+/** Marathon's 403 at `--max_running_deployments` (Exception.scala, typo "oneusing" included). */
+export function tooManyDeploymentsMessage(max: number): string {
+  return `Max number (${max}) of running deployments is achieved. Wait for existing deployments to complete or cancel oneusing force=true parameter. You can increase max deployment number by using --max_running_deployments parameter but be advised that this can have negative effects on the performance.`;
 }
 
 class HttpError extends Error {
@@ -173,7 +223,7 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     for (const client of sseClients) {
       for (const e of batch) {
         if (client.types && !client.types.has(e.eventType)) continue;
-        client.res.write(`event: ${e.eventType}\ndata: ${JSON.stringify(e)}\n\n`);
+        client.res.write(`event: ${e.eventType}\r\ndata: ${JSON.stringify(e)}\r\n\r\n`);
       }
     }
   };
@@ -185,25 +235,30 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
   const timer = setInterval(tick, opts.tickMs ?? 5);
   timer.unref();
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      try {
-        tick();
-        handle(req, res, body);
-      } catch (err) {
-        if (err instanceof HttpError) sendJson(res, err.status, err.body, err.headers);
-        else sendJson(res, 500, { message: err instanceof Error ? err.message : String(err) });
-      } finally {
-        engine.settle();
-        engine.flush();
-      }
-    });
-  });
+  const listener =
+    (standby: boolean) =>
+    (req: IncomingMessage, res: ServerResponse): void => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        try {
+          tick();
+          handle(req, res, body, standby);
+        } catch (err) {
+          if (err instanceof JettyUnauthorized) err.send(res);
+          else if (err instanceof HttpError) sendJson(res, err.status, err.body, err.headers);
+          else sendJson(res, 500, { message: err instanceof Error ? err.message : String(err) });
+        } finally {
+          engine.settle();
+          engine.flush();
+        }
+      });
+    };
+  const server = createServer(listener(false));
+  const standbyServer = opts.standby ? createServer(listener(true)) : undefined;
 
-  function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+  function handle(req: IncomingMessage, res: ServerResponse, body: string, standby: boolean): void {
     const method = (req.method ?? 'GET').toUpperCase();
     const url = new URL(req.url ?? '/', 'http://sim.invalid');
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
@@ -229,11 +284,12 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
       return;
     }
 
+    // With --http_credentials every path needs them, /ping included (the constraint is on /*).
+    if (path !== '/ping' || opts.auth?.basic) authorize(req, method, path);
     if (path === '/ping') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('pong\n');
       return;
     }
-    authorize(req, method);
 
     const q = url.searchParams;
     const flag = (name: string, dflt: boolean): boolean => {
@@ -247,6 +303,11 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     }
     if (path === '/v2/leader' && method === 'GET') {
       sendJson(res, 200, { leader: baseUrl.replace(/^http:\/\//, '') });
+      return;
+    }
+    if (path === '/v2/events' && standby) {
+      // LeaderProxyFilter: the event stream is not proxied; the client is sent to the leader.
+      res.writeHead(302, { Location: `${baseUrl}/v2/events${url.search}`, 'Content-Length': '0' }).end();
       return;
     }
     if (path === '/v2/events') {
@@ -279,7 +340,10 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     if (path === '/v2/apps') {
       requireMethod(method, ['GET', 'POST']);
       if (method === 'GET') listApps(res, q);
-      else createApp(req, res, body, flag('force', false));
+      else {
+        checkDeploymentCapacity();
+        createApp(req, res, body, flag('force', false));
+      }
       return;
     }
     if (path.startsWith('/v2/apps/')) {
@@ -309,6 +373,7 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
       }
       const appId = canonicalId(rest);
       requireMethod(method, ['GET', 'PUT', 'DELETE']);
+      if (method !== 'GET') checkDeploymentCapacity();
       if (method === 'GET') {
         const app = requireApp(appId);
         sendJson(res, 200, { app: engine.appJson(app, { tasks: true, lastTaskFailure: true }) });
@@ -325,7 +390,7 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     throw new HttpError(404, { message: `URI not found: ${path}` });
   }
 
-  function authorize(req: IncomingMessage, method: string): void {
+  function authorize(req: IncomingMessage, method: string, path: string): void {
     const auth = opts.auth;
     if (!auth || (!auth.basic && auth.token === undefined && auth.readOnlyToken === undefined)) return;
     const header = req.headers.authorization ?? '';
@@ -338,10 +403,14 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
       if (method === 'GET' || method === 'HEAD') return;
       throw new HttpError(403, { message: 'Not Authorized to perform this action!' });
     }
-    const challenge: Record<string, string> = auth.basic
-      ? { 'WWW-Authenticate': 'Basic realm="Mesosphere"' }
-      : {};
-    throw new HttpError(401, { message: 'Invalid username or password.' }, challenge);
+    if (auth.basic) throw new JettyUnauthorized(path, method, req.headers.accept ?? '');
+    throw new HttpError(401, { message: 'Invalid username or password.' });
+  }
+
+  /** Checked before any app change, even a forced or an unchanged one (DeploymentManagerActor). */
+  function checkDeploymentCapacity(): void {
+    const max = opts.maxRunningDeployments ?? 100;
+    if (engine.deployments.size >= max) throw new HttpError(403, { message: tooManyDeploymentsMessage(max) });
   }
 
   function requireMethod(method: string, allowed: string[]): void {
@@ -381,6 +450,13 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     return out;
   }
 
+  /** What Marathon stores and returns: the normalized app (AppNormalization + the RAML writers' defaults). */
+  function stored(app: JsonObject): JsonObject {
+    const out = normalizeApp(app) as JsonObject;
+    out['role'] ??= '*'; // --mesos_role's default for a top-level app
+    return out;
+  }
+
   function readApp(body: string): JsonObject {
     const parsed = parseBody(body);
     const typeErrors = readErrors(parsed);
@@ -403,7 +479,7 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     const raw = readApp(body);
     if (typeof raw['id'] !== 'string') invalid([{ path: '/id', errors: ['error.path.missing'] }], 400);
     const appId = canonicalId(raw['id']);
-    const next = withDefaults({ ...userFields(raw), id: appId });
+    const next = stored({ ...(normalizeDeprecated(userFields(raw)) as JsonObject), id: appId });
     const problems = validationErrors(next);
     if (problems.length) invalid(problems, 422);
     if (engine.apps.has(appId))
@@ -447,11 +523,18 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
       result = engine.rollbackApp(appId, raw['version'], force);
       if (result.kind === 'not-found') throw new HttpError(404, { message: `App '${appId}' does not exist` });
     } else {
-      const fields = userFields(raw);
-      const next =
-        partial && existing
-          ? { ...mergeTopLevel(userFields(existing.def), fields), id: appId }
-          : withDefaults({ ...fields, id: appId });
+      const update = normalizeDeprecated(userFields(raw)) as JsonObject;
+      let next: JsonObject;
+      if (partial && existing) {
+        next = mergeTopLevel(userFields(existing.def), update);
+        // AppConversion.appUpdateRamlReader takes these two from the update only: absent means reset.
+        for (const k of RESET_WHEN_ABSENT) if (update[k] === undefined || update[k] === null) delete next[k];
+        next = stored({ ...next, id: appId });
+      } else {
+        // A PUT that creates or replaces goes through appToUpdate, which has no executorResources.
+        next = stored({ ...update, id: appId });
+        delete next['executorResources'];
+      }
       const problems = validationErrors(next);
       if (problems.length) invalid(problems, 422);
       result = engine.applyAppChange(appId, next, force);
@@ -503,8 +586,11 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
       eventType: 'event_stream_attached',
       timestamp: iso(engine.now),
     };
-    res.write(`event: event_stream_attached\ndata: ${JSON.stringify(attached)}\n\n`);
+    res.flushHeaders();
     const client: SseClient = { res, types: types.length ? new Set(types) : null };
+    // The event_type filter applies to event_stream_attached too: a client that filters must ask for it.
+    if (!client.types || client.types.has('event_stream_attached'))
+      res.write(`event: event_stream_attached\r\ndata: ${JSON.stringify(attached)}\r\n\r\n`);
     sseClients.add(client);
     res.on('close', () => sseClients.delete(client));
   }
@@ -539,12 +625,15 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     res.end(text);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  baseUrl = `http://${opts.host ?? '127.0.0.1'}:${address.port}`;
+  const listen = (srv: Server, port: number): Promise<string> =>
+    new Promise<string>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, opts.host ?? '127.0.0.1', () =>
+        resolve(`http://${opts.host ?? '127.0.0.1'}:${(srv.address() as AddressInfo).port}`),
+      );
+    });
+  baseUrl = await listen(server, opts.port ?? 0);
+  const standbyUrl = standbyServer ? await listen(standbyServer, 0) : undefined;
 
   const view = (id: string): SimAppView | undefined => {
     tick();
@@ -574,6 +663,7 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
 
   const sim: MarathonSim = {
     url: baseUrl,
+    standbyUrl,
     requests,
     events: engine.emitter,
     eventLog: engine.eventLog,
@@ -582,10 +672,16 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
       engine.stop();
       for (const c of sseClients) c.res.end();
       sseClients.clear();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        [server, standbyServer].map(
+          (srv) =>
+            srv &&
+            new Promise<void>((resolve) => {
+              srv.close(() => resolve());
+              srv.closeAllConnections();
+            }),
+        ),
+      );
     },
     apps: () => [...engine.apps.keys()].map((id) => view(id) as SimAppView),
     app: view,

@@ -342,16 +342,21 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
           : `TASK_KILLED${message ? `: ${message}` : ''}`;
       let lastFailure = state.lastFailure;
       const record = (taskId: string, stateName: string, message: string): void => {
-        if (taskId === o.ignoreFailureOf || failed.has(taskId)) return;
+        if (taskId === o.ignoreFailureOf) return;
         const text =
           stateName === 'TASK_KILLED' ? killedText(message) : `${stateName}${message ? `: ${message}` : ''}`;
+        // One failure per task; a later source may only add the message an earlier one lacked.
+        const known = failed.get(taskId);
+        if (known !== undefined && (message === '' || known.length >= text.length)) return;
         // A kill that Kiln's deployment did not ask for is a health-check kill (Marathon's or Mesos's).
         if (stateName === 'TASK_KILLED') unhealthy.add(taskId);
         failed.set(taskId, text);
         lastFailure = text;
       };
 
-      // Failures of new tasks: lastTaskFailure, ended tasks still listed, tasks that vanished, and task events.
+      // Failures of new tasks: task events (with their state), lastTaskFailure, ended tasks still listed, and
+      // tasks that vanished between two polls without a trace.
+      for (const f of o.events.failures) if (isNew(f.version)) record(f.taskId, f.state, f.message);
       const ltf = app.lastTaskFailure;
       if (ltf && isNew(ltf.version)) record(ltf.taskId, ltf.state, ltf.message);
       for (const t of ended) {
@@ -361,16 +366,14 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
           : newInstances.has(instance) || (polls > 0 && !oldInstances.has(instance));
         if (ofNew) record(t.id, t.state, ltf?.taskId === t.id ? ltf.message : '');
       }
-      const present = new Set(live.map((t) => t.id));
+      const present = new Set(app.tasks.map((t) => t.id));
       if (previousNew.size <= app.instances) {
         for (const [id] of previousNew)
           if (!present.has(id) && !failed.has(id) && id !== o.ignoreFailureOf) {
-            const message = ltf?.taskId === id ? `${ltf.state}: ${ltf.message}` : 'the task ended';
-            failed.set(id, message);
-            lastFailure ??= message;
+            failed.set(id, 'the task ended');
+            lastFailure ??= 'the task ended';
           }
       }
-      for (const f of o.events.failures) if (isNew(f.version)) record(f.taskId, f.state, f.message);
       previousNew = new Map(newTasks.map((t) => [t.id, t.version]));
       polls++;
 
