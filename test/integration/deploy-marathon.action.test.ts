@@ -162,11 +162,10 @@ async function running(s: MarathonSim, extra: JsonObject = {}): Promise<string> 
   return version;
 }
 
-const imageOn = (s: MarathonSim): unknown =>
-  (
-    (s.app('/app-name')?.definition['container'] as JsonObject | undefined)?.['docker'] as
-      JsonObject | undefined
-  )?.['image'];
+const imageOn = (s: MarathonSim, id = '/app-name'): unknown =>
+  ((s.app(id)?.definition['container'] as JsonObject | undefined)?.['docker'] as JsonObject | undefined)?.[
+    'image'
+  ];
 
 const base = (s: MarathonSim | string, extra: Record<string, string> = {}): Record<string, string> => ({
   'marathon-url': typeof s === 'string' ? s : s.url,
@@ -415,9 +414,7 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
       base(s, { 'marathon-user': 'ci', 'marathon-password': 'wrong-pa55-secret' }),
     );
     expect(wrong.exitCode).toBe(1);
-    expect(wrong.log).toContain(
-      'answered HTTP 401 Invalid username or password.: the credentials were rejected; check them.',
-    );
+    expect(wrong.log).toContain('answered HTTP 401: the credentials were rejected; check them.');
     expect(everythingOf(wrong)).not.toContain('wrong-pa55-secret');
 
     const t = await sim({ auth: { token: 'dcos-token-xyz-789' } });
@@ -491,11 +488,16 @@ describe('field preservation end to end', () => {
     const body = s.requests.find((q) => q.method === 'PUT')?.body ?? '';
     for (const exact of ['12345678901234567890123', '9007199254740993', '1e400'])
       expect(body).toContain(exact);
-    // Marathon stored every field (the simulator reads numbers as doubles, so compare those that a double holds).
+    // Marathon stored every field it knows (portDefinitions go with container networking); the others it ignores,
+    // and Kiln said so before sending.
     const stored = s.app('/platform/payments/api')?.definition as JsonObject;
-    for (const key of Object.keys(original).filter((k) => k !== 'bigNumbers'))
-      if (isJsonObject(original[key]) || Array.isArray(original[key]) || original[key] !== null)
-        expect(stored[key]).toBeDefined();
+    const ignored = ['storeUrls', 'limits', 'bigNumbers', 'x-team'];
+    for (const key of Object.keys(original).filter((k) => !ignored.includes(k) && k !== 'portDefinitions'))
+      if (original[key] !== null) expect([key, stored[key]]).toEqual([key, expect.anything()]);
+    for (const key of ignored) expect(stored[key]).toBeUndefined();
+    expect(r.log).toContain(
+      '"storeUrls", "limits", "bigNumbers", "x-team" are not fields of a Marathon app; Kiln sends them as written, but Marathon ignores them',
+    );
   });
 
   test('service-account auth: login with a signed JWT; neither key, JWT nor token is printed', async () => {
@@ -567,5 +569,238 @@ describe('the kiln CLI', () => {
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'deployed', image: `${IMAGE}@${D2}` });
     expect(r.stderr).toContain('Deployed: 2/2 task(s) of version');
+  });
+});
+
+/**
+ * Marathon as it really behaves (normalized answers, failed tasks without a version, Mesos-side kills, standby
+ * redirects, Jetty's 401, the deployment limit, lost answers), each scenario as users run it.
+ */
+const usersFile = (): Record<string, string> => ({
+  'qa-deploy.json': readFileSync(join(FIXTURES, 'contract', 'qa-deploy.put.json'), 'utf8'),
+});
+const usersInputs = (
+  s: MarathonSim | string,
+  extra: Record<string, string> = {},
+): Record<string, string> => ({
+  'marathon-url': typeof s === 'string' ? s : s.url,
+  'app-definition': 'deploy/qa-deploy.json',
+  image: IMAGE,
+  digest: D2,
+  'poll-interval': '200ms',
+  timeout: '20s',
+  ...extra,
+});
+/** Deployments that changed something (the sim logs every plan; a no-op plan has no steps). */
+const deploymentsStarted = (s: MarathonSim): number =>
+  new Set(
+    s.eventLog
+      .filter(
+        (e) =>
+          e.eventType === 'deployment_info' && ((e['plan'] as JsonObject)['steps'] as unknown[]).length > 0,
+      )
+      .map((e) => (e['plan'] as JsonObject)['id']),
+  ).size;
+
+/** The CLI in a terminal: no CI variables at all (no commit, no run URL). */
+const terminal: Driver = {
+  label: 'kiln CLI (terminal)',
+  async run(inputs, o = {}) {
+    const dir = workspaceWith(o.files ?? defaultFiles());
+    const args = [cliBundle, 'deploy-marathon'];
+    for (const [name, value] of Object.entries(inputs)) args.push(`--${name}`, value);
+    const r = await runNode(args, {
+      cwd: dir,
+      node: hostNode(),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', TMPDIR: dir, ...o.env },
+    });
+    return {
+      exitCode: r.exitCode,
+      outputs: new Map(),
+      summary: '',
+      log: r.stdout + r.stderr,
+      files: () => listFiles(dir),
+    };
+  },
+};
+
+describe('Marathon as it really behaves (1.10)', () => {
+  test('re-running the users’ release starts exactly one deployment: GitHub (new run), terminal, GitLab without a commit', async () => {
+    const s = await sim();
+    const first = await drivers[0]!.run(usersInputs(s, { 'release-id': '42' }), { files: usersFile() });
+    expect(first.exitCode).toBe(0);
+    expect(first.outputs.get('result')).toBe('deployed');
+    expect(deploymentsStarted(s)).toBe(1);
+    const puts = s.requests.filter((q) => q.method === 'PUT').length;
+
+    const rerunGithub = await drivers[0]!.run(usersInputs(s, { 'release-id': '42' }), {
+      files: usersFile(),
+      env: { GITHUB_RUN_ID: '4243' }, // another run: another KILN_RUN_URL
+    });
+    const rerunTerminal = await terminal.run(usersInputs(s), { files: usersFile() });
+    const rerunGitlab = await gitlab.run(usersInputs(s, { 'release-id': '43' }), {
+      files: usersFile(),
+      env: { CI_COMMIT_SHA: '' },
+    });
+    for (const r of [rerunGithub, rerunTerminal, rerunGitlab]) {
+      expect([r.exitCode, r.log]).toEqual([0, expect.stringContaining('No changes to the app definition')]);
+      expect(r.log).toMatch(/Unchanged: version \S+ \(release 42\) already runs this definition/);
+    }
+    expect(rerunGithub.outputs.get('result')).toBe('unchanged');
+    expect(rerunGitlab.outputs.get('result')).toBe('unchanged');
+    expect(deploymentsStarted(s)).toBe(1);
+    expect(s.requests.filter((q) => q.method === 'PUT')).toHaveLength(puts);
+    // The labels are the deploying run's.
+    expect((s.app('/appname')?.definition['labels'] as JsonObject)['KILN_RELEASE_ID']).toBe('42');
+
+    // The dry-run diff an approver reads after the deploy: nothing.
+    const dry = await drivers[0]!.run(usersInputs(s, { 'dry-run': 'true' }), { files: usersFile() });
+    expect(dry.exitCode).toBe(0);
+    expect(dry.log).toContain('No changes to the app definition');
+    expect(dry.log).not.toMatch(/^[~+-] \//m);
+    expect(clustersOf(dry)[0]?.['changes']).toBe(0);
+    // A real change is still one.
+    const next = await drivers[0]!.run(usersInputs(s, { digest: D1 }), { files: usersFile() });
+    expect(next.outputs.get('result')).toBe('deployed');
+    expect(next.log).toMatch(/^~ \/container\/docker\/image: .*@sha256:2{64}" → .*@sha256:1{64}"$/m);
+    expect(deploymentsStarted(s)).toBe(2);
+  });
+
+  test('a second run of the same release while it deploys waits for that deployment and reports its outcome', async () => {
+    const s = await sim({ timeScale: 0 }); // the clock moves only when the test says
+    const a = drivers[0]!.run(usersInputs(s, { timeout: '60s' }), { files: usersFile() });
+    await s.waitFor(() => s.deployments().length === 1, { timeoutMs: 30_000 });
+    const b = gitlab.run(usersInputs(s, { timeout: '60s' }), { files: usersFile() });
+    // b has joined once it reads the app's versions (the version before the running one is its rollback target).
+    await s.waitFor(() => s.requests.some((q) => q.method === 'GET' && q.path.endsWith('/versions')), {
+      timeoutMs: 30_000,
+    });
+    await s.waitFor(
+      () => {
+        s.advance(20);
+        return s.deployments().length === 0;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const [ra, rb] = await Promise.all([a, b]);
+    expect([ra.exitCode, rb.exitCode]).toEqual([0, 0]);
+    expect(rb.outputs.get('result')).toBe('deployed');
+    expect(rb.outputs.get('deployment-id')).toBe(ra.outputs.get('deployment-id'));
+    expect(rb.log).toContain('This definition is already being deployed (deployment ');
+    expect(rb.log).toMatch(/Deployed: 2\/2 task\(s\) of version \S+ healthy/);
+    expect(s.requests.filter((q) => q.method === 'PUT')).toHaveLength(1);
+    expect(deploymentsStarted(s)).toBe(1);
+  });
+
+  test('a MESOS_HTTP health check that kills every new task is a crash loop, declared at failure-threshold kills and rolled back', async () => {
+    const s = await sim({ scenarios: { [`${IMAGE}@${D2}`]: { kind: 'never-healthy' } } });
+    const mesosFile = (): Record<string, string> => {
+      const def = parseJson(usersFile()['qa-deploy.json'] as string) as JsonObject;
+      def['healthChecks'] = [
+        {
+          protocol: 'MESOS_HTTP',
+          path: '/health_check',
+          portIndex: 0,
+          gracePeriodSeconds: 30,
+          intervalSeconds: 10,
+          timeoutSeconds: 5,
+          maxConsecutiveFailures: 3,
+        },
+      ];
+      return { 'qa-deploy.json': JSON.stringify(def) };
+    };
+    const ok = await drivers[0]!.run(usersInputs(s, { digest: D1 }), { files: mesosFile() });
+    expect(ok.outputs.get('result')).toBe('deployed');
+    const r = await drivers[0]!.run(usersInputs(s, { timeout: '60s' }), { files: mesosFile() });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.get('result')).toBe('rolled-back');
+    const [c] = clustersOf(r);
+    expect(String(c?.['reason'])).toMatch(
+      /^unhealthy: the new version keeps failing its health checks: \d+ task\(s\) ended \(failure-threshold 3\); last: TASK_KILLED: killed by a MESOS_HTTP health check \(Command terminated with signal Terminated\)$/,
+    );
+    // Mesos killed them: Marathon recorded no lastTaskFailure for any of them.
+    expect(s.app('/appname')?.lastTaskFailure).toBeNull();
+    expect(imageOn(s, '/appname')).toBe(`${IMAGE}@${D1}`);
+  });
+
+  test('resourceLimits absent from the file keep their value (Marathon would reset them)', async () => {
+    const s = await sim();
+    const def = parseJson(usersFile()['qa-deploy.json'] as string) as JsonObject;
+    await fetch(`${s.url}/v2/apps/appname`, {
+      method: 'PUT',
+      body: JSON.stringify({ ...def, resourceLimits: { cpus: 4, mem: 'unlimited' } }),
+    });
+    await s.waitFor(() => s.deployments().length === 0);
+    const r = await drivers[0]!.run(usersInputs(s), { files: usersFile() });
+    expect(r.outputs.get('result')).toBe('deployed');
+    expect(r.log).toContain(
+      'Keeping "resourceLimits" as it runs (absent from the file; Marathon would reset it).',
+    );
+    expect(s.app('/appname')?.definition['resourceLimits']).toEqual({ cpus: 4, mem: 'unlimited' });
+    expect(r.log).not.toContain('/resourceLimits');
+  });
+
+  test('a standby Marathon: requests are served, the event stream follows its redirect to the leader', async () => {
+    const s = await sim({ standby: true });
+    const r = await drivers[0]!.run(usersInputs(s.standbyUrl as string, { timeout: '20s' }), {
+      files: usersFile(),
+      env: { RUNNER_DEBUG: '1' },
+    });
+    expect(r.outputs.get('result')).toBe('deployed');
+    expect(s.requests.some((q) => q.standby && q.path === '/v2/events')).toBe(true);
+    expect(s.requests.some((q) => !q.standby && q.path === '/v2/events')).toBe(true);
+    expect(r.log).toContain(`Event stream: redirected to the leader at ${s.url}/v2/events`);
+  });
+
+  test('Jetty’s 401 (--http_credentials) is one readable line, never its HTML page', async () => {
+    const s = await sim({ auth: { basic: { user: 'ci', password: 'right-pw' } } });
+    for (const driver of drivers) {
+      const r = await driver.run(usersInputs(s, { 'marathon-user': 'ci', 'marathon-password': 'wrong-pw' }), {
+        files: usersFile(),
+      });
+      expect(r.exitCode).toBe(1);
+      expect(r.log).toContain('answered HTTP 401: the credentials were rejected; check them.');
+      expect(everythingOf(r)).not.toMatch(/<html|<title|HTTP ERROR/i);
+    }
+  });
+
+  test('403 at --max_running_deployments: Kiln waits within lock-timeout, deploys when there is room, and never blames credentials', async () => {
+    const s = await sim({ maxRunningDeployments: 1 });
+    await fetch(`${s.url}/v2/apps/other`, {
+      method: 'PUT',
+      body: JSON.stringify({ id: '/other', cmd: 'sleep 1' }),
+    });
+    await s.waitFor(() => s.deployments().length === 0);
+    s.lockApp('/other', 3600);
+    const refused = await drivers[0]!.run(usersInputs(s, { 'lock-timeout': '500ms' }), {
+      files: usersFile(),
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.outputs.get('result')).toBe('failed');
+    expect(refused.log).toContain(
+      'Marathon refuses new deployments for now (Max number (1) of running deployments is achieved.',
+    );
+    expect(refused.log).toContain('Marathon still refused new deployments after lock-timeout 500ms');
+    expect(refused.log).not.toContain('credentials');
+    expect(s.app('/appname')).toBeUndefined();
+
+    s.lockApp('/other', 2000); // 2 s at 1000×: ends within the lock-timeout below
+    const waited = await drivers[0]!.run(usersInputs(s, { 'lock-timeout': '20s' }), { files: usersFile() });
+    expect(waited.outputs.get('result')).toBe('deployed');
+  });
+
+  test('a PUT whose answer was lost is retried and Kiln follows the deployment its first attempt started', async () => {
+    const s = await sim();
+    await drivers[0]!.run(usersInputs(s, { digest: D1 }), { files: usersFile() });
+    s.failNext(1, { method: 'PUT', loseAnswer: true });
+    const r = await drivers[0]!.run(usersInputs(s), { files: usersFile() });
+    expect(r.exitCode).toBe(0);
+    expect(r.outputs.get('result')).toBe('deployed');
+    expect(r.log).toMatch(
+      /Marathon already has this definition as version \S+( \(deployment \S+\))?; following that\./,
+    );
+    expect(r.outputs.get('version')).toBe(s.app('/appname')?.definition['version']);
+    expect(s.requests.filter((q) => q.method === 'PUT')).toHaveLength(3); // 1 before, the lost one, its retry
+    expect(deploymentsStarted(s)).toBe(2);
   });
 });

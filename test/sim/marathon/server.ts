@@ -25,7 +25,14 @@ import type { Json, JsonObject } from './json.js';
 import { clone } from './json.js';
 import type { Scenario, ScenarioKind } from './scenarios.js';
 import type { Detail } from './validate.js';
-import { canonicalId, idErrors, readErrors, validationErrors, versionCombinationErrors } from './validate.js';
+import {
+  canonicalId,
+  deprecatedMixErrors,
+  idErrors,
+  readErrors,
+  validationErrors,
+  versionCombinationErrors,
+} from './validate.js';
 
 export type { Scenario, ScenarioKind } from './scenarios.js';
 export type { SimEvent, AppStats } from './engine.js';
@@ -72,6 +79,8 @@ export interface RecordedRequest {
   path: string;
   /** Path with query string, e.g. `/v2/apps/app?force=true`. */
   url: string;
+  /** Received by the standby (`standbyUrl`). */
+  standby?: boolean;
   headers: Record<string, string | string[] | undefined>;
   body?: string;
   /** Simulated time of arrival (epoch ms). */
@@ -110,6 +119,11 @@ export interface FailureInjection {
   message?: string;
   method?: string;
   pathPrefix?: string;
+  /**
+   * Handle the request normally (its effect happens) but cut the connection instead of answering: the answer is
+   * lost, as when a proxy or the network fails after Marathon acted.
+   */
+  loseAnswer?: boolean;
 }
 
 export interface MarathonSim {
@@ -217,6 +231,8 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
   const requests: RecordedRequest[] = [];
   const sseClients = new Set<SseClient>();
   const injections: Array<FailureInjection & { remaining: number }> = [];
+  /** Responses whose answer is lost (loseAnswer): the socket is destroyed instead. */
+  const lost = new WeakSet<ServerResponse>();
   let baseUrl = '';
 
   engine.onFlush = (batch) => {
@@ -265,6 +281,7 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     requests.push({
       method,
       path,
+      ...(standby ? { standby: true } : {}),
       url: url.pathname + url.search,
       headers: { ...req.headers },
       ...(body !== '' ? { body } : {}),
@@ -277,7 +294,10 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
         (i.method === undefined || i.method.toUpperCase() === method) &&
         (i.pathPrefix === undefined || path.startsWith(i.pathPrefix)),
     );
-    if (injection) {
+    if (injection?.loseAnswer) {
+      injection.remaining -= 1;
+      lost.add(res);
+    } else if (injection) {
       injection.remaining -= 1;
       const status = injection.status ?? 503;
       sendJson(res, status, { message: injection.message ?? 'Service Unavailable' });
@@ -461,6 +481,8 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     const parsed = parseBody(body);
     const typeErrors = readErrors(parsed);
     if (typeErrors.length) invalid(typeErrors, 400);
+    const mixed = deprecatedMixErrors(parsed as JsonObject);
+    if (mixed.length) invalid(mixed, 422);
     return parsed as JsonObject;
   }
 
@@ -616,6 +638,10 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
     body: Json,
     headers: Record<string, string> = {},
   ): void {
+    if (lost.has(res)) {
+      res.socket?.destroy();
+      return;
+    }
     if (res.headersSent) {
       res.end();
       return;

@@ -188,3 +188,22 @@ export function versionCombinationErrors(body: JsonObject): Detail[] {
     ? [{ path: '/', errors: ["The 'version' field may only be combined with the 'id' field."] }]
     : [];
 }
+
+/**
+ * Marathon 1.10 refuses a body that mixes deprecated and canonical forms (AppValidation.validateOldAppAPI,
+ * AppNormalization): networks with ipAddress or docker.network, uris with fetch, both portMappings.
+ */
+export function deprecatedMixErrors(body: JsonObject): Detail[] {
+  const given = (v: Json | undefined): boolean =>
+    v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+  const container = isObject(body['container']) ? body['container'] : undefined;
+  const docker = container && isObject(container['docker']) ? container['docker'] : undefined;
+  const out: Detail[] = [];
+  if (given(body['networks']) && (given(body['ipAddress']) || given(docker?.['network'])))
+    out.push({ path: '/', errors: ['cannot mix deprecated and canonical network APIs'] });
+  if (given(body['uris']) && given(body['fetch']))
+    out.push({ path: '/', errors: ['cannot specify both uris and fetch fields'] });
+  if (given(docker?.['portMappings']) && given(container?.['portMappings']))
+    out.push({ path: '/', errors: ['cannot specify both portMappings and docker.portMappings'] });
+  return out;
+}

@@ -133,7 +133,7 @@ const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'str
 
 /** Marathon's 403 when `--max_running_deployments` is reached (TooManyRunningDeploymentsException). */
 export const TOO_MANY_DEPLOYMENTS =
-  /max(imum)? number of (concurrent|running) deployments|too many (running )?deployments/i;
+  /max(imum)? number( \(\d+\))? of (concurrent |running )?deployments|too many (running )?deployments/i;
 
 /**
  * The readable part of a body that is not JSON: a proxy's or Jetty's HTML error page (`<title>Error 401

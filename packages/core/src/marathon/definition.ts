@@ -51,6 +51,54 @@ export const COMPUTED_APP_FIELDS: readonly string[] = [
   'readinessCheckResults',
 ];
 
+/**
+ * The top-level fields of Marathon 1.10's `App` type (app.raml). Marathon's generated JSON readers skip any other
+ * field without a word, so it is never stored.
+ */
+export const APP_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'acceptedResourceRoles',
+  'args',
+  'backoffFactor',
+  'backoffSeconds',
+  'cmd',
+  'constraints',
+  'container',
+  'cpus',
+  'dependencies',
+  'disk',
+  'env',
+  'executor',
+  'executorResources',
+  'fetch',
+  'healthChecks',
+  'check',
+  'instances',
+  'labels',
+  'maxLaunchDelaySeconds',
+  'mem',
+  'gpus',
+  'ipAddress',
+  'networks',
+  'ports',
+  'portDefinitions',
+  'readinessChecks',
+  'residency',
+  'resourceLimits',
+  'requirePorts',
+  'secrets',
+  'taskKillGracePeriodSeconds',
+  'upgradeStrategy',
+  'uris',
+  'user',
+  'version',
+  'versionInfo',
+  'killSelection',
+  'unreachableStrategy',
+  'tty',
+  'role',
+]);
+
 /** Marathon's id rule, per path segment (lowercase letters, digits, '-', with '.' between labels). */
 const ID_SEGMENT = /^(?:(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])\.)*(?:[a-z0-9]|[a-z0-9][a-z0-9-]*[a-z0-9])$/;
 const RESERVED_SEGMENTS = ['restart', 'tasks', 'versions'];
@@ -318,6 +366,16 @@ export function renderAppDefinition(loaded: JsonObject, o: RenderOptions): Rende
     );
 
   validateAppDefinition(def, src);
+  const unknown = Object.keys(def).filter((k) => !APP_FIELDS.has(k));
+  if (unknown.length)
+    warnings.push(
+      `${src}: ${unknown.map((k) => `"${k}"`).join(', ')} ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of a Marathon app; Kiln sends ${unknown.length === 1 ? 'it' : 'them'} as written, but Marathon ignores ${unknown.length === 1 ? 'it' : 'them'} (not stored, not compared).`,
+    );
+  const hc = Array.isArray(def['healthChecks']) ? def['healthChecks'] : [];
+  if (hc.some((c) => isJsonObject(c) && c['ignoreHttp1xx'] === true && (c['protocol'] ?? 'HTTP') !== 'MESOS_HTTP'))
+    notes.push(
+      `${src}: /healthChecks: "ignoreHttp1xx": true is dropped by Marathon 1.10 for its own HTTP checks (stored as false); Kiln compares it that way.`,
+    );
   return { id, definition: def, image, pinned, notes, warnings };
 }
 
@@ -387,6 +445,20 @@ export function validateAppDefinition(def: JsonObject, source: string): void {
         );
     }
   }
+
+  // Marathon 1.10 refuses to mix the deprecated and the canonical forms (AppNormalization, AppValidation).
+  const container = isJsonObject(def['container']) ? def['container'] : undefined;
+  const docker = container && isJsonObject(container['docker']) ? container['docker'] : undefined;
+  const present = (v: JsonValue | undefined): boolean =>
+    v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+  if (present(def['networks']) && (present(def['ipAddress']) || present(docker?.['network'])))
+    problems.push(
+      `/networks cannot be combined with ${present(def['ipAddress']) ? '/ipAddress' : '/container/docker/network'} (Marathon refuses to mix the deprecated and the current network fields; keep one form)`,
+    );
+  if (present(def['uris']) && present(def['fetch']))
+    problems.push('/uris cannot be combined with /fetch (Marathon accepts one of them; fetch is the current form)');
+  if (present(docker?.['portMappings']) && present(container?.['portMappings']))
+    problems.push('/container/docker/portMappings cannot be combined with /container/portMappings (keep one)');
 
   for (const field of ['healthChecks', 'readinessChecks', 'constraints', 'uris'] as const) {
     const v = def[field];

@@ -17,7 +17,7 @@
  * flags (`role` when the file has none) are not predictable: {@link expectedApp} takes them from what runs.
  */
 import { cloneJson, isJsonObject, numberValue, type JsonObject, type JsonValue } from './json.js';
-import { COMPUTED_APP_FIELDS } from './definition.js';
+import { APP_FIELDS, COMPUTED_APP_FIELDS } from './definition.js';
 
 /** Fields a partial-update PUT resets when they are absent from its body. */
 export const RESET_WHEN_ABSENT: readonly string[] = ['resourceLimits', 'executorResources'];
@@ -163,6 +163,7 @@ function normalizeContainer(container: JsonObject, hostNetworking: boolean): Jso
 export function normalizeApp(def: JsonObject): JsonObject {
   const app = normalizeDeprecated(def);
   for (const k of COMPUTED_APP_FIELDS) delete app[k];
+  for (const k of Object.keys(app)) if (!APP_FIELDS.has(k)) delete app[k];
   for (const [k, v] of Object.entries(app)) if (v === null) delete app[k];
   defaults(app, APP_DEFAULTS);
   if (list(app['networks']).length === 0) app['networks'] = [{ mode: 'host' }];
