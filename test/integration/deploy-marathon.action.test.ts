@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDotenv } from '../../packages/core/src/platform/gitlab.js';
 import {
-  isJsonObject,
   jsonEqual,
   parseJson,
   type JsonObject,
