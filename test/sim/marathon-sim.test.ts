@@ -647,7 +647,7 @@ describe('Marathon simulator: errors, auth, events, fidelity', () => {
       },
     );
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('content-type')).toBe('text/event-stream;charset=UTF-8');
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const decoder = new TextDecoder();
     const frames: Array<{ event: string; data: JsonObject }> = [];

@@ -310,6 +310,51 @@ describe('failure and rollback', () => {
     expect(r.result).toBe('rolled-back');
   });
 
+  test('Mesos-side kills seen only in the task list (no event stream, no lastTaskFailure) are a crash loop', async () => {
+    const definition = {
+      ...fileDef,
+      healthChecks: [
+        {
+          protocol: 'MESOS_TCP',
+          portIndex: 0,
+          gracePeriodSeconds: 10,
+          intervalSeconds: 5,
+          maxConsecutiveFailures: 2,
+        },
+      ],
+    };
+    const log = capture();
+    // The simulated clock moves 1 s at a time, and only after Kiln has polled: it sees every state, however busy
+    // the machine.
+    const manual = await sim({ timeScale: 0, scenarios: { [`${IMAGE}@${D2}`]: { kind: 'never-healthy' } } });
+    await fetch(`${manual.url}/v2/apps/app-name`, {
+      method: 'PUT',
+      body: JSON.stringify(render(D1).definition),
+    });
+    for (let i = 0; i < 60 && manual.deployments().length > 0; i++) manual.advance(1);
+    manual.failNext(1_000_000, { pathPrefix: '/v2/events', status: 405 });
+    const polls = (): number =>
+      manual.requests.filter((q) => q.method === 'GET' && q.path === '/v2/apps/app-name').length;
+    let done = false;
+    const run = deployMarathon(
+      options([manual.url], { app: render(D2, { definition }), failureThreshold: 2, pollIntervalMs: 5, log }),
+    ).finally(() => (done = true));
+    while (!done) {
+      const seen = polls();
+      await manual.waitFor(() => done || polls() > seen, { timeoutMs: 10_000 });
+      manual.advance(1);
+    }
+    const r = await run;
+    expect(r.clusters[0]?.failureKind).toBe('crash-loop');
+    expect(r.clusters[0]?.reason).toMatch(
+      /^unhealthy: the new version keeps failing its health checks: 2 task\(s\) ended \(failure-threshold 2\); last: TASK_KILLED: killed by a MESOS_TCP health check$/,
+    );
+    expect(manual.app('/app-name')?.lastTaskFailure).toBeNull();
+    expect(r.result).toBe('rolled-back');
+    // A task listed without a version is never counted as an old one.
+    expect(log.text()).not.toMatch(/ · [3-9] old · /);
+  });
+
   test('rollback: none leaves the failing deployment as it is and says so', async () => {
     const s = await sim({ scenarios: { [`${IMAGE}@${D2}`]: { kind: 'crash-loop' } } });
     await running(s);

@@ -595,11 +595,12 @@ export async function startMarathonSim(opts: MarathonSimOptions = {}): Promise<M
 
   function openEventStream(req: IncomingMessage, res: ServerResponse, types: string[]): void {
     const accept = req.headers.accept ?? '';
-    if (!accept.includes('text/event-stream')) {
+    // Jetty's EventSourceServlet matches the header exactly; anything else falls through to a 405.
+    if (accept !== 'text/event-stream') {
       throw new HttpError(405, { message: 'HTTP 405 Method Not Allowed' });
     }
     res.writeHead(200, {
-      'Content-Type': 'text/event-stream',
+      'Content-Type': 'text/event-stream;charset=UTF-8',
       'Cache-Control': 'no-cache, no-store, must-revalidate',
       Connection: 'keep-alive',
     });

@@ -262,7 +262,8 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
   const failed = new Map<string, string>();
   /** Task id → true when it was killed for failing health checks. */
   const unhealthy = new Set<string>();
-  let previousNew = new Map<string, string>();
+  /** New tasks of the last poll, and whether they were failing a health check then. */
+  let previousNew = new Map<string, { failing: boolean }>();
   const newInstances = new Set<string>();
   const oldInstances = new Set<string>();
   let polls = 0;
@@ -368,13 +369,20 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
       }
       const present = new Set(app.tasks.map((t) => t.id));
       if (previousNew.size <= app.instances) {
-        for (const [id] of previousNew)
+        for (const [id, seen] of previousNew)
           if (!present.has(id) && !failed.has(id) && id !== o.ignoreFailureOf) {
-            failed.set(id, 'the task ended');
-            lastFailure ??= 'the task ended';
+            // Gone between two polls (killed and relaunched in between). Failing a Mesos-side check when last
+            // seen, it was killed by that check: Mesos leaves no other trace (no lastTaskFailure).
+            if (seen.failing && mesosCheck) record(id, 'TASK_KILLED', '');
+            else {
+              failed.set(id, 'the task ended');
+              lastFailure ??= 'the task ended';
+            }
           }
       }
-      previousNew = new Map(newTasks.map((t) => [t.id, t.version]));
+      previousNew = new Map(
+        newTasks.map((t) => [t.id, { failing: t.healthCheckResults.some((h) => !h.alive) }]),
+      );
       polls++;
 
       state = {
