@@ -372,7 +372,11 @@ export function renderAppDefinition(loaded: JsonObject, o: RenderOptions): Rende
       `${src}: ${unknown.map((k) => `"${k}"`).join(', ')} ${unknown.length === 1 ? 'is not a field' : 'are not fields'} of a Marathon app; Kiln sends ${unknown.length === 1 ? 'it' : 'them'} as written, but Marathon ignores ${unknown.length === 1 ? 'it' : 'them'} (not stored, not compared).`,
     );
   const hc = Array.isArray(def['healthChecks']) ? def['healthChecks'] : [];
-  if (hc.some((c) => isJsonObject(c) && c['ignoreHttp1xx'] === true && (c['protocol'] ?? 'HTTP') !== 'MESOS_HTTP'))
+  if (
+    hc.some(
+      (c) => isJsonObject(c) && c['ignoreHttp1xx'] === true && (c['protocol'] ?? 'HTTP') !== 'MESOS_HTTP',
+    )
+  )
     notes.push(
       `${src}: /healthChecks: "ignoreHttp1xx": true is dropped by Marathon 1.10 for its own HTTP checks (stored as false); Kiln compares it that way.`,
     );
@@ -456,9 +460,13 @@ export function validateAppDefinition(def: JsonObject, source: string): void {
       `/networks cannot be combined with ${present(def['ipAddress']) ? '/ipAddress' : '/container/docker/network'} (Marathon refuses to mix the deprecated and the current network fields; keep one form)`,
     );
   if (present(def['uris']) && present(def['fetch']))
-    problems.push('/uris cannot be combined with /fetch (Marathon accepts one of them; fetch is the current form)');
+    problems.push(
+      '/uris cannot be combined with /fetch (Marathon accepts one of them; fetch is the current form)',
+    );
   if (present(docker?.['portMappings']) && present(container?.['portMappings']))
-    problems.push('/container/docker/portMappings cannot be combined with /container/portMappings (keep one)');
+    problems.push(
+      '/container/docker/portMappings cannot be combined with /container/portMappings (keep one)',
+    );
 
   for (const field of ['healthChecks', 'readinessChecks', 'constraints', 'uris'] as const) {
     const v = def[field];
