@@ -9,6 +9,10 @@
  *    declared the deployment failed (its rollback request, `DELETE /v2/deployments/{id}`, reaching the simulator).
  *    Aim: well under the first health-check grace period (300 s in the users' app definition), not the timeout.
  *
+ * 3. The users' release rerun as new workflow runs: deployments started (aim 0).
+ * 4. A MESOS_HTTP health check killing every new task: simulated seconds from the failure-threshold-th kill to the
+ *    rollback request (aim: within one poll interval, not the timeout).
+ *
  * BENCH_RUNS (default 7) runs per figure; BENCH_TIME_SCALE (default 60) simulated seconds per real second.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -129,6 +133,128 @@ async function crashRun(instances: number): Promise<{ declaredAfterSimSeconds: n
   }
 }
 
+/** The users' qa-deploy.json (contract fixture): deploy once, then rerun it `reruns` times as new workflow runs. */
+async function rerunRun(reruns: number): Promise<{ deployments: number; rerunMs: number[] }> {
+  const sim = await startMarathonSim({ timeScale });
+  const users = readFileSync(join(root, 'test/fixtures/marathon/contract/qa-deploy.put.json'), 'utf8');
+  const ws = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-marathon-'));
+    mkdirSync(join(dir, 'deploy'));
+    writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), users);
+    return dir;
+  };
+  const withInputs = {
+    'marathon-url': sim.url,
+    'app-definition': 'deploy/qa-deploy.json',
+    image: IMAGE,
+    digest: D2,
+    'release-id': '42',
+  };
+  try {
+    const first = await runAction('deploy-marathon', { workspace: ws(), with: withInputs });
+    if (first.outputs.get('result') !== 'deployed')
+      throw new Error(`first deploy failed:
+${first.stdout}${first.stderr}`);
+    const planIds = (): number =>
+      new Set(
+        sim.eventLog
+          .filter(
+            (e) => e.eventType === 'deployment_info' && (e['plan'] as { steps: unknown[] }).steps.length > 0,
+          )
+          .map((e) => (e['plan'] as { id: string }).id),
+      ).size;
+    const before = planIds();
+    const rerunMs: number[] = [];
+    for (let i = 0; i < reruns; i++) {
+      const t0 = performance.now();
+      const r = await runAction('deploy-marathon', {
+        workspace: ws(),
+        with: withInputs,
+        env: { GITHUB_RUN_ID: String(5000 + i) },
+      });
+      rerunMs.push(performance.now() - t0);
+      if (r.outputs.get('result') !== 'unchanged')
+        throw new Error(`rerun ${i} was ${r.outputs.get('result')}`);
+    }
+    return { deployments: planIds() - before, rerunMs };
+  } finally {
+    await sim.close();
+  }
+}
+
+/**
+ * A MESOS_HTTP check (maxConsecutiveFailures 3) that fails on every new task: simulated seconds from the
+ * failure-threshold-th kill of a new task (Mesos's TASK_KILLED) to the action's rollback request.
+ */
+async function mesosKillRun(pollInterval: string): Promise<{ afterKillSimSeconds: number; kills: number }> {
+  const sim = await startMarathonSim({
+    timeScale,
+    scenarios: { [`${IMAGE}@${D2}`]: { kind: 'never-healthy' } },
+  });
+  const def = JSON.parse(
+    readFileSync(join(root, 'test/fixtures/marathon/contract/qa-deploy.put.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  def['healthChecks'] = [
+    {
+      protocol: 'MESOS_HTTP',
+      path: '/health_check',
+      portIndex: 0,
+      gracePeriodSeconds: 300,
+      intervalSeconds: 20,
+      timeoutSeconds: 20,
+      maxConsecutiveFailures: 3,
+    },
+  ];
+  const ws = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-marathon-'));
+    mkdirSync(join(dir, 'deploy'));
+    writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), JSON.stringify(def));
+    return dir;
+  };
+  const withInputs = (digest: string): Record<string, string> => ({
+    'marathon-url': sim.url,
+    'app-definition': 'deploy/qa-deploy.json',
+    image: IMAGE,
+    digest,
+    timeout: '10m',
+    'poll-interval': pollInterval,
+  });
+  try {
+    await runAction('deploy-marathon', { workspace: ws(), with: withInputs(D1) });
+    const before = sim.requests.length;
+    const r = await runAction('deploy-marathon', { workspace: ws(), with: withInputs(D2) });
+    const newVersion = r.outputs.get('version');
+    const kills = sim.eventLog.filter(
+      (e) =>
+        e.eventType === 'status_update_event' &&
+        e['taskStatus'] === 'TASK_KILLED' &&
+        e['version'] === newVersion,
+    );
+    const third = kills[2];
+    const declared = sim.requests
+      .slice(before)
+      .find((q) => q.method === 'DELETE' && q.path.startsWith('/v2/deployments/'));
+    if (!third || !declared || r.outputs.get('result') !== 'rolled-back')
+      throw new Error(`Mesos kill loop not detected:
+${r.stdout}${r.stderr}`);
+    return {
+      afterKillSimSeconds: (declared.at - Date.parse(third.timestamp)) / 1000,
+      kills: kills.filter((k) => Date.parse(k.timestamp) <= declared.at).length,
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+const rerun = await rerunRun(runs);
+const mesos: number[] = [];
+const mesosKills = new Set<number>();
+for (let i = 0; i < Math.min(runs, 3); i++) {
+  const a = await mesosKillRun('2s');
+  mesos.push(a.afterKillSimSeconds);
+  mesosKills.add(a.kills);
+}
+
 const healthy: Array<{ exitAfterSuccessMs: number; simDeploySeconds: number }> = [];
 for (let i = 0; i < runs; i++) healthy.push(await healthyRun());
 const crash3: number[] = [];
@@ -156,6 +282,8 @@ process.stdout.write(
     `| healthy 3-instance deploy: simulator's deployment_success → action exit (real time; poll-interval 2s) | ${fmt(h, 'ms', 1)} | < 300 ms |`,
     `| crash loop, 3 instances: first crash of a new task → declared failed (simulated) | ${fmt(c3, 's', 2)} | < 300 s (first health-check grace period) |`,
     `| crash loop, 2 instances (the users' app): first crash of a new task → declared failed (simulated) | ${fmt(c2, 's', 2)} | < 300 s |`,
+    `| the users' release rerun ${runs}× as new workflow runs: deployments started | ${rerun.deployments} (each rerun ${fmt(stats(rerun.rerunMs), 'ms', 0)}) | 0 |`,
+    `| MESOS_HTTP kill loop (threshold 3, check interval 20 s, poll-interval 2 s): 3rd kill → declared failed (simulated) | ${fmt(stats(mesos), 's', 2)}; kills by then: ${[...mesosKills].join(', ')} | within one poll interval (2 s), not the timeout (10 m) |`,
     '',
     `The healthy rollouts took ${stats(healthy.map((x) => x.simDeploySeconds)).median.toFixed(1)} simulated seconds; crash-loop runs ended ${[...results].join(', ')} (failure-threshold 3).`,
     '',

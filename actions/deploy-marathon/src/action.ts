@@ -63,7 +63,7 @@ export const spec = defineAction({
     labels: {
       type: 'map',
       description:
-        "Labels merged into the app's `labels`, one `KEY=value` per line. Kiln adds KILN_RELEASE_ID, KILN_COMMIT and KILN_RUN_URL.",
+        "Labels merged into the app's `labels`, one `KEY=value` per line. Kiln adds KILN_RELEASE_ID, KILN_COMMIT and KILN_RUN_URL (not compared: a rerun that differs only in them is `unchanged`).",
     },
     vars: {
       type: 'map',
@@ -124,7 +124,8 @@ export const spec = defineAction({
     'dry-run': {
       type: 'boolean',
       default: 'false',
-      description: 'Render, validate and show the diff against what runs now; submit nothing.',
+      description:
+        'Render, validate and show the diff against what Marathon stores now (both normalized as Marathon 1.10 does); submit nothing.',
     },
     'rendered-file': {
       type: 'path',
