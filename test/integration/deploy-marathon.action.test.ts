@@ -745,6 +745,11 @@ describe('Marathon as it really behaves (1.10)', () => {
     expect(s.requests.some((q) => q.standby && q.path === '/v2/events')).toBe(true);
     expect(s.requests.some((q) => !q.standby && q.path === '/v2/events')).toBe(true);
     expect(r.log).toContain(`Event stream: redirected to the leader at ${s.url}/v2/events`);
+    // Marathon filters event_stream_attached like any type: Kiln asks for it, and the leader sent it.
+    expect(s.requests.find((q) => !q.standby && q.path === '/v2/events')?.url).toContain(
+      'event_type=event_stream_attached',
+    );
+    expect(r.log).not.toContain('Event stream unavailable');
   });
 
   test('Jetty’s 401 (--http_credentials) is one readable line, never its HTML page', async () => {

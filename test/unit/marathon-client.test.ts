@@ -7,7 +7,7 @@ import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeHttpPools } from '../../packages/core/src/http/http.js';
-import type { Logger } from '../../packages/core/src/platform/types.js';
+import { quietLogger } from '../harness/logger.js';
 import {
   defaultLoginUrl,
   signServiceAccountToken,
@@ -21,17 +21,7 @@ import {
 import { parseJson, type JsonObject } from '../../packages/core/src/marathon/json.js';
 import { startMarathonSim, type MarathonSim, type MarathonSimOptions } from '../sim/marathon/server.js';
 
-const quiet: Logger = {
-  debugEnabled: false,
-  debug: () => undefined,
-  info: () => undefined,
-  notice: () => undefined,
-  warning: () => undefined,
-  error: () => undefined,
-  startGroup: () => undefined,
-  endGroup: () => undefined,
-  group: (_t, fn) => fn(),
-};
+const quiet = quietLogger;
 
 const sims: MarathonSim[] = [];
 const servers: Server[] = [];

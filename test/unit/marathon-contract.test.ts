@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { closeHttpPools } from '../../packages/core/src/http/http.js';
-import type { Logger } from '../../packages/core/src/platform/types.js';
+import { quietLogger } from '../harness/logger.js';
 import { MarathonClient, type MarathonEvent } from '../../packages/core/src/marathon/client.js';
 import type { JsonObject } from '../../packages/core/src/marathon/json.js';
 import { repoRoot } from '../harness/runner.js';
@@ -19,17 +19,7 @@ const CONTRACT = join(repoRoot, 'test', 'fixtures', 'marathon', 'contract');
 const text = (name: string): string => readFileSync(join(CONTRACT, name), 'utf8');
 const json = (name: string): JsonObject => JSON.parse(text(name)) as JsonObject;
 
-const quiet: Logger = {
-  debugEnabled: false,
-  debug: () => undefined,
-  info: () => undefined,
-  notice: () => undefined,
-  warning: () => undefined,
-  error: () => undefined,
-  startGroup: () => undefined,
-  endGroup: () => undefined,
-  group: (_t, fn) => fn(),
-};
+const quiet = quietLogger;
 
 const servers: Server[] = [];
 const sims: MarathonSim[] = [];
