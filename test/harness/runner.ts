@@ -113,10 +113,25 @@ function unescape(s: string): string {
     .replace(/%25/g, '%');
 }
 
-/** `::command key=value,key=value::message` lines on stdout. */
+/**
+ * Workflow commands on stdout, as the runner reads them (ActionCommand.TryParseV2 / TryParse): a line whose text,
+ * after leading white space, is `::command key=value,key=value::message`, and the old form `##[command
+ * key=value;…]message` anywhere in a line (reported with `legacy: 'true'` among its properties).
+ */
 export function parseWorkflowCommands(stdout: string): WorkflowCommand[] {
   const out: WorkflowCommand[] = [];
-  for (const line of stdout.split('\n')) {
+  for (const raw of stdout.split('\n')) {
+    const line = raw.trimStart();
+    const legacy = /##\[([a-z-]+)(?:\s+([^\]]*))?\](.*)$/.exec(raw);
+    if (legacy) {
+      const properties: Record<string, string> = { legacy: 'true' };
+      for (const kv of (legacy[2] ?? '').split(';').filter(Boolean)) {
+        const i = kv.indexOf('=');
+        properties[kv.slice(0, i).trim()] = kv.slice(i + 1);
+      }
+      out.push({ command: legacy[1] as string, properties, message: legacy[3] ?? '' });
+      continue;
+    }
     const m = /^::([a-z-]+)(?: ([^:]*))?::(.*)$/.exec(line);
     if (!m) continue;
     const properties: Record<string, string> = {};

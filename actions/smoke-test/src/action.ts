@@ -141,6 +141,11 @@ export const action = defineActionRunner({
     for (const v of Object.values(inputs['secret-vars'])) platform.setSecret(v);
     const headers: Record<string, string> = { ...inputs.headers };
     if (inputs['basic-auth']) {
+      const colon = inputs['basic-auth'].indexOf(':');
+      if (colon <= 0)
+        throw new InputError('basic-auth', "(value hidden) is not 'user:password'; expected a user, a colon, a password.");
+      // The password alone is a secret too (it shows up on its own in messages and bodies).
+      platform.setSecret(inputs['basic-auth'].slice(colon + 1));
       const encoded = Buffer.from(inputs['basic-auth']).toString('base64');
       platform.setSecret(encoded);
       headers.authorization = `Basic ${encoded}`;

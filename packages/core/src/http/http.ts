@@ -58,6 +58,11 @@ export interface HttpRequestOptions {
   insecure?: boolean;
   /** Follow redirects (default 0: the caller sees 3xx). */
   maxRedirects?: number;
+  /**
+   * Headers that carry a secret (filled from one): like `Authorization`, `Cookie` and credential-like names
+   * (`X-Api-Key`, `*-Token`, …), never sent to another origin on a redirect.
+   */
+  sensitiveHeaders?: readonly string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -521,6 +526,10 @@ export function redactUrl(u: URL): string {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** Header names that carry credentials by convention: dropped on a redirect to another origin. */
+export const CREDENTIAL_HEADER =
+  /^(authorization|proxy-authorization|cookie)$|token|secret|password|passwd|api[-_]?key|credential|session|auth/i;
+
 /** Sends a request, following up to `opts.maxRedirects` redirects (credentials are not sent to another origin). */
 async function follow(
   target: URL,
@@ -555,7 +564,10 @@ async function follow(
       return { res, url: url.toString(), method: m };
     }
     if (next.origin !== url.origin) {
-      h = Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'authorization' && k !== 'cookie'));
+      const sensitive = new Set((opts.sensitiveHeaders ?? []).map((k) => k.toLowerCase()));
+      h = Object.fromEntries(
+        Object.entries(h).filter(([k]) => !sensitive.has(k) && !CREDENTIAL_HEADER.test(k)),
+      );
     }
     url = next;
   }

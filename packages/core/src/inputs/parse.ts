@@ -36,6 +36,12 @@ function parseUrl(name: string, decl: InputDecl, raw: string): string {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:')
     throw new InputError(name, `${show(decl, raw)} uses ${u.protocol}; expected an http:// or https:// URL.`);
+  // user:password@ in a URL travels into logs, outputs and reports: refuse it (without showing it).
+  if (u.username || u.password)
+    throw new InputError(
+      name,
+      `a URL contains credentials (value hidden); expected it without user:password@ — give them in the action's credential inputs (e.g. basic-auth), which are masked.`,
+    );
   return raw;
 }
 

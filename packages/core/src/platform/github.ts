@@ -1,6 +1,7 @@
 import * as core from '@actions/core';
 import { appendFileSync } from 'node:fs';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
+import { neutralise } from './neutralise.js';
 import { rawWrite } from './redact.js';
 import { SUMMARY_LIMIT, type Summary } from './summary.js';
 import type { AnnotationProps, CiContext, Logger } from './types.js';
@@ -10,31 +11,32 @@ function escapeData(s: string): string {
   return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
 }
 
+/** Logs as workflow commands; every message and title is neutralised first (neutralise.ts). */
 class GitHubLogger implements Logger {
   constructor(readonly debugEnabled: boolean) {}
   debug(m: string): void {
-    core.debug(m);
+    core.debug(neutralise(m));
   }
   info(m: string): void {
-    core.info(m);
+    core.info(neutralise(m));
   }
   notice(m: string, p?: AnnotationProps): void {
-    core.notice(m, p);
+    core.notice(neutralise(m), p);
   }
   warning(m: string, p?: AnnotationProps): void {
-    core.warning(m, p);
+    core.warning(neutralise(m), p);
   }
   error(m: string, p?: AnnotationProps): void {
-    core.error(m, p);
+    core.error(neutralise(m), p);
   }
   startGroup(t: string): void {
-    core.startGroup(t);
+    core.startGroup(neutralise(t));
   }
   endGroup(): void {
     core.endGroup();
   }
   group<T>(t: string, fn: () => Promise<T>): Promise<T> {
-    return core.group(t, fn);
+    return core.group(neutralise(t), fn);
   }
 }
 
@@ -82,7 +84,8 @@ export class GitHubPlatform extends BasePlatform {
       this.log.info(summary.toText());
       return;
     }
-    let md = this.redactor.redact(summary.toMarkdown());
+    const redact = (t: string): string => this.redactor.redact(t);
+    let md = redact(summary.toMarkdown(redact));
     if (Buffer.byteLength(md) > SUMMARY_LIMIT - 1024) {
       md = md.slice(0, SUMMARY_LIMIT - 4096) + '\n\n_(summary truncated: GitHub allows 1 MiB per step)_\n';
     }

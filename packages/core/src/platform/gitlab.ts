@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { neutralise } from './neutralise.js';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
 import { LineLogger } from './logger.js';
 import type { Summary } from './summary.js';
@@ -91,8 +92,9 @@ export class GitLabPlatform extends BasePlatform {
   }
 
   writeSummary(summary: Summary): void {
-    appendFileSync(this.summaryPath, this.redactor.redact(summary.toMarkdown()) + '\n', 'utf8');
-    process.stdout.write('\n' + summary.toText() + '\n');
+    const redact = (t: string): string => this.redactor.redact(t);
+    appendFileSync(this.summaryPath, redact(summary.toMarkdown(redact)) + '\n', 'utf8');
+    process.stdout.write('\n' + neutralise(summary.toText(redact)) + '\n');
   }
 
   ci(): CiContext {

@@ -1,3 +1,4 @@
+import { neutralise } from './neutralise.js';
 import type { AnnotationProps, Logger } from './types.js';
 
 /** Format annotation properties into a plain-text prefix (`file:line: `) for platforms without annotations. */
@@ -27,9 +28,18 @@ export interface LineLoggerOptions {
   endGroup: () => string | undefined;
 }
 
-/** A logger that writes plain lines (GitLab and terminal); groups are drawn by the platform. */
+/**
+ * A logger that writes plain lines (GitLab and terminal); groups are drawn by the platform. Every message and
+ * title is neutralised (neutralise.ts) before Kiln's own colours and section markers are added.
+ */
 export class LineLogger implements Logger {
-  constructor(private readonly o: LineLoggerOptions) {}
+  private readonly o: LineLoggerOptions;
+  constructor(o: LineLoggerOptions) {
+    this.o = {
+      ...o,
+      startGroup: (title, color) => o.startGroup(neutralise(title), color),
+    };
+  }
   get debugEnabled(): boolean {
     return this.o.debug;
   }
@@ -37,19 +47,19 @@ export class LineLogger implements Logger {
     return this.o.color ? `${ansi[color]}${text}${ansi.reset}` : text;
   }
   debug(message: string): void {
-    if (this.o.debug) this.o.write(this.paint('dim', `debug: ${message}`));
+    if (this.o.debug) this.o.write(this.paint('dim', `debug: ${neutralise(message)}`));
   }
   info(message: string): void {
-    this.o.write(message);
+    this.o.write(neutralise(message));
   }
   notice(message: string, props?: AnnotationProps): void {
-    this.o.write(this.paint('cyan', `notice: ${locationPrefix(props)}${message}`));
+    this.o.write(this.paint('cyan', `notice: ${locationPrefix(props)}${neutralise(message)}`));
   }
   warning(message: string, props?: AnnotationProps): void {
-    this.o.write(this.paint('yellow', `warning: ${locationPrefix(props)}${message}`));
+    this.o.write(this.paint('yellow', `warning: ${locationPrefix(props)}${neutralise(message)}`));
   }
   error(message: string, props?: AnnotationProps): void {
-    this.o.write(this.paint('red', `error: ${locationPrefix(props)}${message}`));
+    this.o.write(this.paint('red', `error: ${locationPrefix(props)}${neutralise(message)}`));
   }
   startGroup(title: string): void {
     this.o.write(this.o.startGroup(title, this.o.color));

@@ -1,3 +1,5 @@
+import { neutralise } from './neutralise.js';
+
 /**
  * A small job-summary builder. It renders to GitHub-flavoured markdown (GITHUB_STEP_SUMMARY, kiln-summary.md)
  * and to plain text for a terminal or a GitLab log, from the same blocks.
@@ -64,12 +66,16 @@ export class Summary {
     return this;
   }
 
-  toMarkdown(): string {
-    return this.blocks.map((b) => blockMarkdown(b)).join('\n') + (this.blocks.length ? '\n' : '');
+  /**
+   * Markdown. `redact` is applied to every text *before* it is escaped: a secret with `_`, `*`, `&`, `<` or `|`
+   * in it would otherwise reach the page in its escaped form, which redacting the finished markdown cannot find.
+   */
+  toMarkdown(redact: (text: string) => string = (t) => t): string {
+    return this.blocks.map((b) => blockMarkdown(b, redact)).join('\n') + (this.blocks.length ? '\n' : '');
   }
 
-  toText(): string {
-    return this.blocks.map((b) => blockText(b)).join('\n');
+  toText(redact: (text: string) => string = (t) => t): string {
+    return redact(this.blocks.map((b) => blockText(b)).join('\n'));
   }
 }
 
@@ -79,28 +85,31 @@ function fence(text: string): string {
   return f;
 }
 
-function blockMarkdown(b: Block): string {
+function blockMarkdown(b: Block, clean: (text: string) => string): string {
+  // Redacted first (a secret is found before escaping changes it), neutralised (no control character reaches a
+  // file people `cat` or a page), then escaped.
+  const redact = (text: string): string => neutralise(clean(text));
+  const md = (text: string): string => escapeMarkdown(redact(text));
   switch (b.kind) {
     case 'heading':
-      return `${'#'.repeat(b.level)} ${escapeMarkdown(b.text)}\n`;
+      return `${'#'.repeat(b.level)} ${md(b.text)}\n`;
     case 'paragraph':
-      return `${escapeMarkdown(b.text)}\n`;
+      return `${md(b.text)}\n`;
     case 'list':
-      return b.items.map((i) => `- ${escapeMarkdown(i)}`).join('\n') + '\n';
+      return b.items.map((i) => `- ${md(i)}`).join('\n') + '\n';
     case 'code': {
-      const f = fence(b.text);
-      return `${f}${b.lang ?? ''}\n${b.text}\n${f}\n`;
+      const text = redact(b.text);
+      const f = fence(text);
+      return `${f}${b.lang ?? ''}\n${text}\n${f}\n`;
     }
     case 'table': {
-      const head = `| ${b.header.map(escapeMarkdown).join(' | ')} |`;
+      const head = `| ${b.header.map(md).join(' | ')} |`;
       const sep = `| ${b.header.map(() => '---').join(' | ')} |`;
-      const rows = b.rows.map(
-        (r) => `| ${b.header.map((_, i) => escapeMarkdown(cellText(r[i]))).join(' | ')} |`,
-      );
+      const rows = b.rows.map((r) => `| ${b.header.map((_, i) => md(cellText(r[i]))).join(' | ')} |`);
       return [head, sep, ...rows].join('\n') + '\n';
     }
     case 'details':
-      return `<details><summary>${escapeMarkdown(b.summary)}</summary>\n\n${b.body.toMarkdown()}\n</details>\n`;
+      return `<details><summary>${md(b.summary)}</summary>\n\n${b.body.toMarkdown(clean)}\n</details>\n`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { neutralise } from './neutralise.js';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
 import { LineLogger } from './logger.js';
 import type { Summary } from './summary.js';
@@ -43,10 +44,11 @@ export class TerminalPlatform extends BasePlatform {
     if (this.env.KILN_SUMMARY_FILE)
       appendFileSync(
         resolve(this.workspace, this.env.KILN_SUMMARY_FILE),
-        this.redactor.redact(summary.toMarkdown()) + '\n',
+        this.redactor.redact(summary.toMarkdown((t) => this.redactor.redact(t))) + '\n',
       );
-    if (!this.json) process.stdout.write('\n' + summary.toText() + '\n');
-    else process.stderr.write('\n' + summary.toText() + '\n');
+    const text = '\n' + neutralise(summary.toText((t) => this.redactor.redact(t))) + '\n';
+    if (!this.json) process.stdout.write(text);
+    else process.stderr.write(text);
   }
 
   override finish(): void {

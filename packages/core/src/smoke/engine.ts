@@ -127,6 +127,8 @@ interface Ctx {
   plan: SmokePlan;
   opts: SmokeRunOptions;
   captures: Map<string, string>;
+  /** Names of captures the checks file marked `secret: true`. */
+  secretCaptures: Set<string>;
   signal: AbortSignal;
   samples: MetricSamples;
   certCache: Map<string, Promise<number>>;
@@ -145,10 +147,19 @@ function renderRequest(spec: RequestSpec, ctx: Ctx, where: string) {
   for (const [k, v] of Object.entries(spec.query))
     url.searchParams.append(k, interpolate(v, vars, `${where}.query.${k}`));
   const headers: Record<string, string> = {};
+  const secretHeaders: string[] = [];
   for (const [k, v] of Object.entries(spec.headers)) {
-    // Every variable value put into a header is masked, and the whole value of a credential-like header.
-    const value = interpolate(v, vars, `${where}.headers.${k}`, (_n, val) => sensitive?.(val));
-    if (SENSITIVE_HEADER.test(k)) sensitive?.(value.replace(/^(Bearer|Basic|token=?)\s*/i, ''));
+    // Every value put into a header is masked (vars and secret-vars come from the user), and the whole value of a
+    // credential-like header — except what a server sent: a capture is masked only when marked `secret: true`, so
+    // a server cannot choose what the log hides.
+    let fromServer = false;
+    const value = interpolate(v, vars, `${where}.headers.${k}`, (n, val) => {
+      if (ctx.captures.has(n) && !ctx.secretCaptures.has(n)) fromServer = true;
+      else sensitive?.(val);
+    });
+    if (SENSITIVE_HEADER.test(k) && !fromServer)
+      sensitive?.(value.replace(/^(Bearer|Basic|token=?)\s*/i, ''));
+    if (SENSITIVE_HEADER.test(k) || value !== v) secretHeaders.push(k.toLowerCase());
     headers[k.toLowerCase()] = value;
   }
   if (spec.auth?.basic) {
@@ -169,7 +180,7 @@ function renderRequest(spec: RequestSpec, ctx: Ctx, where: string) {
     body = JSON.stringify(interpolateDeep(spec.json, vars, `${where}.json`));
     headers['content-type'] ??= 'application/json';
   } else if (spec.body !== undefined) body = interpolate(spec.body, vars, `${where}.body`);
-  return { url, headers, body };
+  return { url, headers, body, secretHeaders };
 }
 
 function durationBound(v: number | string): number | undefined {
@@ -292,7 +303,7 @@ async function httpAttempt(
   ctx: Ctx,
   record: boolean,
 ): Promise<AttemptResult> {
-  const { url, headers, body } = renderRequest(spec, ctx, check.where);
+  const { url, headers, body, secretHeaders } = renderRequest(spec, ctx, check.where);
   const started = performance.now();
   const base = { url: url.toString(), method: spec.method, captures: {} as Record<string, string> };
   try {
@@ -303,6 +314,7 @@ async function httpAttempt(
       timeoutMs: spec.timeoutMs,
       retry: { retries: 0 },
       maxRedirects: spec.followRedirects ? 10 : 0,
+      sensitiveHeaders: secretHeaders,
       insecure: spec.insecure,
       signal: ctx.signal,
       env: ctx.opts.env,
@@ -430,7 +442,10 @@ async function runCheck(check: CheckSpec, ctx: Ctx, deadline: number): Promise<C
     const wait = Math.min(check.retryIntervalMs, Math.max(0, deadline - Date.now()));
     await sleep(wait, ctx.signal);
   }
-  for (const [k, v] of Object.entries(last.captures)) ctx.captures.set(k, v);
+  for (const [k, v] of Object.entries(last.captures)) {
+    if (ctx.secretCaptures.has(k)) ctx.opts.onSensitiveValue?.(v);
+    ctx.captures.set(k, v);
+  }
   const result: CheckResult = {
     name: check.name,
     kind: check.kind,
@@ -539,6 +554,13 @@ export async function runPlan(plan: SmokePlan, opts: SmokeRunOptions): Promise<S
     plan,
     opts,
     captures: new Map(),
+    secretCaptures: new Set(
+      plan.checks.flatMap((c) =>
+        Object.entries(c.captures)
+          .filter(([, cap]) => cap.secret === true)
+          .map(([n]) => n),
+      ),
+    ),
     signal,
     samples: { durations: [], failed: [], checks: [] },
     certCache: new Map(),

@@ -38,7 +38,10 @@ export interface ExpectSpec {
   stdout?: Predicate;
 }
 
-export type CaptureSpec = { jsonpath: string } | { header: string } | { regex: string };
+export type CaptureSpec = ({ jsonpath: string } | { header: string } | { regex: string }) & {
+  /** Mask the captured value (a token). A value from a response is masked only when the checks file says so. */
+  secret?: boolean;
+};
 
 export interface CheckSpec {
   name: string;
@@ -223,10 +226,16 @@ function describeSchemaError(e: ErrorObject): { path: Array<string | number>; me
       if (last === 'method') return { path, message: 'expected an HTTP method such as GET or POST' };
       return { path, message: 'expected a duration such as 500ms, 10s or 5m' };
     case 'oneOf':
-      return {
-        path,
-        message: "a check needs exactly one of 'url' (an HTTP check) or 'command' (a command check)",
-      };
+      return path.includes('captures')
+        ? {
+            path,
+            message:
+              "a capture takes exactly one of 'jsonpath', 'header' or 'regex' (and may say secret: true)",
+          }
+        : {
+            path,
+            message: "a check needs exactly one of 'url' (an HTTP check) or 'command' (a command check)",
+          };
     case 'minProperties':
     case 'maxProperties':
       return last === undefined || typeof last === 'number' || path.includes('captures')
@@ -453,10 +462,21 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
     insecure: (d.insecure as boolean | undefined) ?? defaults.insecure ?? false,
   };
   const baseUrl = d.baseUrl as string | undefined;
+  if (baseUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(baseUrl))
+    throw errs.at(
+      ['defaults', 'baseUrl'],
+      'the URL contains credentials (hidden here); write them as auth: {basic: {username, password}} with ${SECRET} variables, which are masked',
+    );
   const defaultRetries = (d.retries as number | undefined) ?? 0;
   const defaultRetryInterval = duration(d.retryInterval, defaults.retryIntervalMs);
 
   const requireBase = (url: string, path: Array<string | number>) => {
+    // user:password@ would travel into logs and reports: refuse it, without repeating it.
+    if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url))
+      throw errs.at(
+        path,
+        'the URL contains credentials (hidden here); write them as auth: {basic: {username, password}} with ${SECRET} variables, which are masked',
+      );
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^https?:\/\//i.test(url))
       throw errs.at(path, `'${url}': only http:// and https:// URLs can be checked`);
     if (!/^(https?:\/\/|\$\{)/.test(url) && !baseUrl)

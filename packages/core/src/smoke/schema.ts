@@ -102,8 +102,15 @@ const captures = {
     type: 'object',
     additionalProperties: false,
     minProperties: 1,
-    maxProperties: 1,
-    properties: { jsonpath: { type: 'string' }, header: { type: 'string' }, regex: { type: 'string' } },
+    maxProperties: 2,
+    properties: {
+      jsonpath: { type: 'string' },
+      header: { type: 'string' },
+      regex: { type: 'string' },
+      // Masked in every log and report from then on. Only the checks file decides: a server cannot.
+      secret: { type: 'boolean' },
+    },
+    oneOf: [{ required: ['jsonpath'] }, { required: ['header'] }, { required: ['regex'] }],
   },
 };
 
