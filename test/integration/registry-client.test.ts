@@ -1028,6 +1028,41 @@ describe('registry client (docker-registry + skopeo)', () => {
     expect(await rawHead(open2, 'chunk/dst', '1')).toBe(img.digest);
   });
 
+  test('chunked upload: a 429 and a 503 on PATCHes resume from the registry’s offset; no byte is sent twice', async () => {
+    const { client: pusher } = newClient();
+    const img = buildImage(`resume${++seq}`, { layerBytes: 350_000 });
+    await pushImage(pusher, { registry: proxy.host, repository: 'resume/src' }, '1', img);
+    const layer = img.blobs[1]!;
+    const { client, logger } = newClient({ chunkSize: 100_000 });
+    proxy2.resetStats();
+    const limited = proxy2.addFault({
+      match: (r) => r.method === 'PATCH' && r.headers['content-range'] === '100000-199999',
+      times: 1,
+      fault: { kind: '429', retryAfter: '0' },
+    });
+    const unavailable = proxy2.addFault({
+      match: (r) => r.method === 'PATCH' && r.headers['content-range'] === '200000-299999',
+      times: 1,
+      fault: { kind: '503' },
+    });
+    try {
+      const result = await copy(client, `${proxy.host}/resume/src:1`, [`${proxy2.host}/resume/dst:1`]);
+      expect(result.destinations[0]).toMatchObject({ action: 'pushed', digest: img.digest });
+    } finally {
+      proxy2.clearFaults();
+    }
+    expect([limited.served(), unavailable.served()]).toEqual([1, 1]);
+    const stats = proxy2.stats();
+    expect(stats.byRoute['POST /v2/:name/blobs/uploads/']).toBe(2); // config and layer: never started over
+    expect(stats.byRoute['GET /v2/:name/blobs/uploads/:id']).toBe(2); // where did it get to? twice
+    // Every byte of the image reached the registry once (the faulted PATCHes were answered by the proxy).
+    expect(stats.uploadedBytes).toBe(
+      img.blobs.reduce((n, b) => n + (b.digest === layer.digest || b === img.blobs[0] ? b.size : 0), 0),
+    );
+    expect(logger.lines.filter((l) => l.includes('resuming from there'))).toHaveLength(2);
+    expect(await rawHead(open2, 'resume/dst', '1')).toBe(img.digest);
+  });
+
   test('cancellation: aborting mid-upload rejects and leaves no tag', async () => {
     const { client: pusher } = newClient();
     const img = buildImage(`abort${++seq}`, { layerBytes: 200_000 });

@@ -208,12 +208,23 @@ describe('retries', () => {
 
   test('no retry starts at or after the deadline', async () => {
     srv.route('/always-503', status(503));
-    const reached = await httpRequest(`${srv.url}/always-503`, {
-      retry: { retries: 10, baseDelayMs: 200, maxDelayMs: 200 },
-      deadline: Date.now(),
+    // A wait (Retry-After: 5, plus jitter) that would end past the deadline: the answer as it is, after one attempt.
+    srv.route('/503-retry-after', (_req, res) => {
+      res.writeHead(503, { 'retry-after': '5' });
+      res.end();
+    });
+    const reached = await httpRequest(`${srv.url}/503-retry-after`, {
+      retry: { retries: 10 },
+      deadline: Date.now() + 2_000,
     });
     expect(reached.status).toBe(503);
     expect(reached.attempts).toBe(1);
+    // A deadline already past: nothing is sent.
+    const before = srv.requests.length;
+    await expect(httpRequest(`${srv.url}/always-503`, { deadline: Date.now() - 1 })).rejects.toThrow(
+      /no complete answer from 127\.0\.0\.1:\d+ before the deadline$/,
+    );
+    expect(srv.requests.length).toBe(before);
     // Far from the deadline the same request is retried (all 3 retries, a few ms apart).
     const far = await httpRequest(`${srv.url}/always-503`, {
       retry: { retries: 3, baseDelayMs: 5, maxDelayMs: 5 },

@@ -143,7 +143,7 @@ export const action = defineActionRunner({
     const deadline = new Deadline(signal, inputs.timeout);
     const client = createRegistryClient(
       inputs,
-      { platform, log, signal: deadline.signal },
+      { platform, log, signal: deadline.signal, deadline: deadline.at },
       { source: source.registry, destinations: dsts.map((d) => d.registry) },
     );
     let result: CopyResult;

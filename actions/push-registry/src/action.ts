@@ -180,7 +180,7 @@ export const action = defineActionRunner({
     const deadline = new Deadline(signal, inputs.timeout);
     const client = createRegistryClient(
       inputs,
-      { platform, log, signal: deadline.signal },
+      { platform, log, signal: deadline.signal, deadline: deadline.at },
       {
         source: source.kind === 'registry' ? source.ref.registry : undefined,
         destinations: dsts.map((d) => d.registry),

@@ -50,8 +50,14 @@ export interface HttpRequestOptions {
   retryStatus?: (status: number) => boolean;
   /** Retry non-idempotent methods (POST, PATCH) too. Default: only when the server did not get the request. */
   retryUnsafe?: boolean;
-  /** An absolute time (ms since epoch) after which no retry starts. */
+  /**
+   * An absolute time (ms since epoch) when the whole exchange ends: no retry starts after it, and an attempt
+   * still waiting for headers or still reading its body then (a server that stalls, trickles or never stops)
+   * fails with "…before the deadline".
+   */
   deadline?: number;
+  /** The most `text()`, `json()` and `buffer()` read (default 32 MiB); beyond it they fail naming the URL. */
+  maxBodyBytes?: number;
   signal?: AbortSignal;
   logger?: Logger;
   /** Skip TLS verification (only where the user listed the host as insecure). */
@@ -460,27 +466,55 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
 
+  // The deadline ends the exchange wherever it is, the body read included (a trickling or endless body).
+  const deadline = opts.deadline === undefined ? undefined : new DeadlineGuard(opts.deadline, opts.signal);
+  const pastDeadline = (): HttpError =>
+    new HttpError(
+      `${method} ${redactUrl(target)}: no complete answer from ${target.host} before the deadline`,
+      target.toString(),
+      DEADLINE,
+      1,
+    );
+  const attemptOpts = deadline ? { ...opts, signal: deadline.signal } : opts;
+  // With a deadline and no explicit count, retries go on until the deadline (a rate-limited registry answers
+  // 429 for as long as it likes); otherwise `retries` bounds them.
+  const untilDeadline = opts.deadline !== undefined && opts.retry?.retries === undefined;
+  const withinBudget = (attempt: number): boolean => untilDeadline || attempt < policy.retries;
+
   for (let attempt = 0; ; attempt++) {
     if (opts.signal?.aborted) throw abortReason(opts.signal);
+    if (deadline?.passed) throw pastDeadline();
     const body = typeof opts.body === 'function' ? opts.body() : opts.body;
     const started = performance.now();
     let retryReason: string;
     let waitMs: number;
     try {
-      const res = await follow(target, method, headers, body, opts, timeoutMs, env);
+      const res = await follow(target, method, headers, body, attemptOpts, timeoutMs, env);
       const durationMs = performance.now() - started;
-      const response = wrap(res.res, res.method, res.url, attempt + 1, durationMs);
+      const response = wrap(res.res, res.method, res.url, attempt + 1, durationMs, {
+        limit: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+        pastDeadline: () => (deadline?.passed ? pastDeadline() : undefined),
+      });
+      const final = (): HttpResponse => {
+        deadline?.watch(res.res);
+        return response;
+      };
       const status = response.status;
-      const canRetry = attempt < policy.retries && replayable && retryStatus(status);
-      if (!canRetry || !(safe || status === 429 || status === 503)) return response;
+      const canRetry = withinBudget(attempt) && replayable && retryStatus(status);
+      if (!canRetry || !(safe || status === 429 || status === 503)) return final();
       const retryAfter = parseRetryAfter(response.header('retry-after'));
-      if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) return response;
-      waitMs = retryAfter ?? backoffDelay(attempt, policy);
+      if (retryAfter !== undefined && retryAfter > policy.maxRetryAfterMs) return final();
+      // Jitter after Retry-After too: clients told the same time would otherwise all come back together.
+      waitMs =
+        retryAfter !== undefined
+          ? retryAfter + Math.floor(Math.random() * Math.max(250, retryAfter / 2))
+          : backoffDelay(attempt, policy);
       retryReason = `HTTP ${status}${retryAfter !== undefined ? ` (Retry-After ${Math.round(retryAfter / 1000)}s)` : ''}`;
-      if (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline) return response;
+      if (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline) return final();
       await response.dump();
     } catch (err) {
       if (opts.signal?.aborted) throw abortReason(opts.signal);
+      if (deadline?.passed) throw pastDeadline();
       if (err instanceof CancelledError) throw err;
       const code = errorCode(err);
       const message = describeNetworkError(err, target.toString(), timeoutMs);
@@ -490,7 +524,7 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
       if (
         !retryable ||
         !replayable ||
-        attempt >= policy.retries ||
+        !withinBudget(attempt) ||
         (opts.deadline !== undefined && Date.now() + waitMs >= opts.deadline)
       )
         throw new HttpError(
@@ -505,9 +539,14 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
       retryReason = message;
     }
     opts.logger?.debug(
-      `${method} ${redactUrl(target)}: ${retryReason}; retry ${attempt + 1}/${policy.retries} in ${waitMs}ms`,
+      `${method} ${redactUrl(target)}: ${retryReason}; retry ${attempt + 1}${untilDeadline ? ' (until the deadline)' : `/${policy.retries}`} in ${waitMs}ms`,
     );
-    await sleep(waitMs, opts.signal);
+    try {
+      await sleep(waitMs, attemptOpts.signal);
+    } catch (e) {
+      if (deadline?.passed && !opts.signal?.aborted) throw pastDeadline();
+      throw e;
+    }
   }
 }
 
@@ -573,10 +612,78 @@ async function follow(
   }
 }
 
-async function readAll(body: Readable): Promise<Buffer> {
+/** Our code for an exchange cut by its deadline. */
+const DEADLINE = 'KILN_DEADLINE';
+/** What `text()`, `json()` and `buffer()` read at most unless told otherwise. */
+export const DEFAULT_MAX_BODY = 32 * 1024 * 1024;
+
+/**
+ * Ends an exchange at its deadline: an AbortSignal for the request (with the caller's), and, once the response
+ * is there, destroys its body if it is still being read then. The timer never keeps the process alive.
+ */
+class DeadlineGuard {
+  private readonly abort = new AbortController();
+  readonly signal: AbortSignal;
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly at: number,
+    outer: AbortSignal | undefined,
+  ) {
+    this.signal = outer ? AbortSignal.any([outer, this.abort.signal]) : this.abort.signal;
+    this.timer = setTimeout(
+      () => this.abort.abort(new Error('deadline')),
+      Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS),
+    );
+    this.timer.unref();
+  }
+  get passed(): boolean {
+    return this.abort.signal.aborted || Date.now() >= this.at;
+  }
+  /** Cut the body at the deadline; stop watching once it is read or closed. */
+  watch(res: IncomingMessage): void {
+    const cut = (): void => {
+      if (!res.destroyed) res.destroy(Object.assign(new Error('deadline'), { code: DEADLINE }));
+    };
+    this.abort.signal.addEventListener('abort', cut, { once: true });
+    res.once('close', () => {
+      this.abort.signal.removeEventListener('abort', cut);
+      clearTimeout(this.timer);
+    });
+  }
+}
+
+/** Node's timers overflow past 2^31−1 ms (24.8 days): longer waits are clamped. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+async function readAll(
+  body: Readable,
+  url: string,
+  o: { limit: number; pastDeadline: () => HttpError | undefined },
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk as Buffer);
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > o.limit) {
+        body.destroy();
+        throw new HttpError(
+          `${redactUrl(new URL(url))}: the answer is larger than ${formatBytes(o.limit)}; stopped reading`,
+          url,
+          'KILN_BODY_TOO_LARGE',
+          1,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (e) {
+    throw o.pastDeadline() ?? e;
+  }
   return Buffer.concat(chunks);
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
 /** Bodies larger than this are not drained to keep the connection: the connection is closed instead. */
@@ -588,6 +695,10 @@ function wrap(
   url: string,
   attempts: number,
   durationMs: number,
+  read: { limit: number; pastDeadline: () => HttpError | undefined } = {
+    limit: DEFAULT_MAX_BODY,
+    pastDeadline: () => undefined,
+  },
 ): HttpResponse {
   const headers = res.headers as HttpResponse['headers'];
   // No body to read (HEAD, 204, 304, Content-Length: 0): let the connection go back to the pool now.
@@ -602,9 +713,9 @@ function wrap(
     attempts,
     durationMs,
     header: (name) => headerValue(headers, name),
-    text: async () => (await readAll(res)).toString('utf8'),
-    json: async <T>() => JSON.parse((await readAll(res)).toString('utf8')) as T,
-    buffer: () => readAll(res),
+    text: async () => (await readAll(res, url, read)).toString('utf8'),
+    json: async <T>() => JSON.parse((await readAll(res, url, read)).toString('utf8')) as T,
+    buffer: () => readAll(res, url, read),
     dump: async () => {
       if (res.complete || res.destroyed) return;
       const length = Number(res.headers['content-length'] ?? NaN);

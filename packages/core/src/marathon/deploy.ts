@@ -456,6 +456,7 @@ class ClusterRun {
           events: this.events,
           ids: put.deploymentIds,
           until: lockUntil,
+          deadline,
           pollIntervalMs: this.o.pollIntervalMs,
           signal: waitSignal,
         });

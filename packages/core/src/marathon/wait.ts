@@ -295,8 +295,9 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
       if (e instanceof CancelledError || o.signal?.aborted) throw e;
       const fatal = e instanceof MarathonError && (e.status === 401 || e.status === 403);
       pollErrors++;
-      if (fatal || Date.now() >= o.deadline)
-        return { ok: false, kind: 'error', reason: (e as Error).message, state };
+      if (Date.now() >= o.deadline)
+        return { ok: false, kind: 'timeout', reason: timeoutReason(o, state), state };
+      if (fatal) return { ok: false, kind: 'error', reason: (e as Error).message, state };
       o.log.warning(`${prefix}Polling Marathon failed (${(e as Error).message}); trying again.`);
       await o.events.wait(Math.min(o.pollIntervalMs * 2 ** Math.min(pollErrors, 4), 30_000), o.signal);
       continue;
@@ -480,12 +481,15 @@ export async function waitForDeploymentsToEnd(o: {
   client: MarathonClient;
   events: EventHub;
   ids: readonly string[];
+  /** Stop waiting (false) at this time. */
   until: number;
+  /** The operation's deadline, for each request. */
+  deadline: number;
   pollIntervalMs: number;
   signal?: AbortSignal;
 }): Promise<boolean> {
   for (;;) {
-    const listed = await o.client.deployments({ signal: o.signal, deadline: o.until });
+    const listed = await o.client.deployments({ signal: o.signal, deadline: o.deadline });
     if (!listed.some((d) => o.ids.includes(d.id))) return true;
     const remaining = o.until - Date.now();
     if (remaining <= 0) return false;

@@ -139,6 +139,8 @@ export function explicitCredentials(
 /** One deadline for a whole operation, on top of the action's cancellation signal. */
 export class Deadline {
   readonly signal: AbortSignal;
+  /** When it passes (ms since the epoch): requests retry until then, not for a fixed count. */
+  readonly at: number;
   private fired = false;
   private readonly timer: NodeJS.Timeout;
 
@@ -147,6 +149,7 @@ export class Deadline {
     readonly ms: number,
   ) {
     const controller = new AbortController();
+    this.at = Date.now() + ms;
     this.timer = setTimeout(() => {
       this.fired = true;
       controller.abort(new Error(`the timeout of ${formatDuration(ms)} passed`));
@@ -169,7 +172,7 @@ export class Deadline {
 /** The registry client of one action run: credentials from the inputs, then docker config, then CI variables. */
 export function createRegistryClient(
   inputs: RegistryInputValues,
-  ctx: { platform: Platform; log: Logger; signal: AbortSignal },
+  ctx: { platform: Platform; log: Logger; signal: AbortSignal; deadline?: number },
   registries: { source?: string; destinations: readonly string[] },
 ): RegistryClient {
   const setSecret = (v: string) => ctx.platform.setSecret(v);
@@ -181,6 +184,7 @@ export function createRegistryClient(
   return new RegistryClient({
     logger: ctx.log,
     signal: ctx.signal,
+    deadline: ctx.deadline,
     explicitCredentials: explicit,
     dockerConfigDir: inputs['docker-config'],
     env: ctx.platform.env,

@@ -64,6 +64,8 @@ export type MountResult =
 
 export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 export const DEFAULT_UPLOAD_ATTEMPTS = 4;
+/** A bound even with a deadline, so a registry that always refuses does not loop for the whole deadline. */
+const MAX_ATTEMPTS_UNTIL_DEADLINE = 100;
 
 function blobPath(repo: RepositoryRef, digest: string): string {
   return `/v2/${repo.repository}/blobs/${digest}`;
@@ -256,6 +258,144 @@ class ChunkReader {
   }
 }
 
+/** How many times one chunked upload resumes from the registry's offset before it starts over. */
+const MAX_RESUMES = 20;
+
+/**
+ * PATCHes `blob` in chunks into the session at `location`, then commits it. When a
+ * chunk fails for a reason worth retrying (429, 503, a reset), it asks the registry how far the upload got
+ * (`GET <location>`: 204 with `Range: 0-<last byte>`) and resumes from there: the bytes before are read again
+ * locally, through the digest check, but not sent again. A session the registry no longer knows, or a source
+ * that cannot be read again, ends here (the caller starts over with a new session).
+ */
+async function uploadChunks(
+  t: RegistryTransport,
+  op: { registry: string; repository: string; operation: string },
+  repo: RepositoryRef,
+  blob: { digest: string; size: number },
+  source: BlobSource,
+  location: string,
+  o: UploadOptions & { chunkSize: number; policy: RetryPolicy },
+  ctx: CallContext,
+): Promise<void> {
+  const target = repositoryPath(repo);
+  const scopes = [repositoryScope(repo.repository, 'pull', 'push')];
+  let offset = 0;
+  for (let resumes = 0; ; resumes++) {
+    const start = offset;
+    let seen = 0;
+    // Progress counts each byte once, also across resumes.
+    const verifier = new DigestVerifier(blob.digest, blob.size, (n) => {
+      const fresh = Math.max(0, seen + n - Math.max(seen, start));
+      seen += n;
+      if (fresh > 0) o.onBytes?.(fresh);
+    });
+    const input = typeof source === 'function' ? await source() : Readable.from([Buffer.from(source)]);
+    const reader = new ChunkReader(pipeline(input, verifier, () => undefined));
+    try {
+      if (offset > 0) for await (const _ of reader.take(offset)); // re-read locally, never re-sent
+      while (offset < blob.size) {
+        const length = Math.min(o.chunkSize, blob.size - offset);
+        const end = offset + length - 1;
+        const res = await t.send(
+          {
+            ...op,
+            operation: `${op.operation} (bytes ${offset}-${end})`,
+            method: 'PATCH',
+            path: location,
+            scopes,
+            headers: {
+              'content-type': 'application/octet-stream',
+              'content-length': String(length),
+              'content-range': `${offset}-${end}`,
+            },
+            body: reader.take(length),
+          },
+          ctx,
+        );
+        if (res.status !== 202) throw await t.failure(res, op);
+        await res.dump();
+        const range = res.header('range');
+        if (range !== undefined && !new RegExp(`^(bytes=)?0-${end}$`).test(range.trim())) {
+          throw new RegistryError(
+            `${target}: after bytes ${offset}-${end} the registry reports Range ${range}`,
+            {
+              ...op,
+              kind: 'protocol',
+              retryable: true,
+            },
+          );
+        }
+        const next = res.header('location');
+        if (next) location = new URL(next, res.url).toString();
+        offset += length;
+      }
+      await reader.end();
+      const res = await t.send(
+        {
+          ...op,
+          operation: `${op.operation} (commit)`,
+          method: 'PUT',
+          path: withDigestParam(location, blob.digest),
+          scopes,
+          headers: { 'content-length': '0' },
+        },
+        ctx,
+      );
+      if (res.status !== 201 && res.status !== 204 && res.status !== 200) throw await t.failure(res, op);
+      await res.dump();
+      return;
+    } catch (raw) {
+      input.destroy();
+      verifier.destroy();
+      if (raw instanceof CancelledError || o.signal?.aborted) throw raw;
+      const err =
+        raw instanceof RegistryError || raw instanceof ConfigurationError ? raw : t.transportError(raw, op);
+      if (!isRetryable(err) || typeof source !== 'function' || resumes >= MAX_RESUMES || offset >= blob.size)
+        throw err;
+      await sleep(retryWait(err, resumes, o.policy), o.signal);
+      const status = await uploadStatus(t, op, location, scopes, ctx).catch(() => undefined);
+      if (!status) throw err;
+      offset = status.offset;
+      location = status.location;
+      t.logger.info(
+        `${target}: upload of ${shortDigest(blob.digest)} interrupted (${err.message}); the registry has ${offset} of ${blob.size} bytes, resuming from there`,
+      );
+    }
+  }
+}
+
+/** Where an upload session stands: the next byte to send and the location to send it to; undefined if gone. */
+async function uploadStatus(
+  t: RegistryTransport,
+  op: { registry: string; repository: string; operation: string },
+  location: string,
+  scopes: ReturnType<typeof repositoryScope>[],
+  ctx: CallContext,
+): Promise<{ offset: number; location: string } | undefined> {
+  const res = await t.send(
+    { ...op, operation: `${op.operation} (status)`, method: 'GET', path: location, scopes },
+    ctx,
+  );
+  await res.dump();
+  if (res.status !== 204 && res.status !== 202) return undefined;
+  // distribution writes `0-<last byte>`, and `0-0` for an empty session.
+  const m = /^(?:bytes=)?0-(\d+)$/.exec((res.header('range') ?? '0-0').trim());
+  if (!m) return undefined;
+  const last = Number(m[1]);
+  const next = res.header('location');
+  return { offset: last === 0 ? 0 : last + 1, location: next ? new URL(next, res.url).toString() : location };
+}
+
+/** Wait before trying again: Retry-After plus jitter, or jittered exponential backoff. */
+function retryWait(err: unknown, attempt: number, policy: RetryPolicy): number {
+  if (err instanceof RegistryError && err.retryAfterMs !== undefined) {
+    const after = Math.min(err.retryAfterMs, policy.maxRetryAfterMs);
+    return after + Math.floor(Math.random() * Math.max(250, after / 2));
+  }
+  return backoffDelay(attempt, policy);
+}
+
 function isRetryable(err: unknown): boolean {
   if (err instanceof CancelledError || err instanceof ConfigurationError) return false;
   if (err instanceof RegistryError) {
@@ -279,7 +419,9 @@ export async function uploadBlob(
   opts: UploadOptions = {},
 ): Promise<UploadResult> {
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const attempts = opts.attempts ?? DEFAULT_UPLOAD_ATTEMPTS;
+  // With an operation deadline, restarts go on until it (a rate-limited registry decides how long that takes).
+  const untilDeadline = opts.attempts === undefined && t.deadline !== undefined;
+  const attempts = opts.attempts ?? (untilDeadline ? MAX_ATTEMPTS_UNTIL_DEADLINE : DEFAULT_UPLOAD_ATTEMPTS);
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry };
   const ctx: CallContext = { signal: opts.signal, stats: opts.stats };
   const target = repositoryPath(repo);
@@ -292,73 +434,22 @@ export async function uploadBlob(
     let input: Readable | undefined;
     let verifier: DigestVerifier | undefined;
     try {
-      let location = attempt === 1 && opts.session ? opts.session : await startUpload(t, repo, ctx);
-      verifier = new DigestVerifier(blob.digest, blob.size, opts.onBytes);
-      input = typeof source === 'function' ? await source() : Readable.from([Buffer.from(source)]);
-      const body = pipeline(input, verifier, () => undefined);
-      if (blob.size <= chunkSize) {
-        location = withDigestParam(location, blob.digest);
-        const res = await t.send(
-          {
-            ...op,
-            method: 'PUT',
-            path: location,
-            scopes: [repositoryScope(repo.repository, 'pull', 'push')],
-            headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
-            body,
-          },
-          ctx,
-        );
-        if (res.status !== 201 && res.status !== 204 && res.status !== 200) throw await t.failure(res, op);
-        await res.dump();
+      const location = attempt === 1 && opts.session ? opts.session : await startUpload(t, repo, ctx);
+      if (blob.size > chunkSize) {
+        // Chunked: a failure mid-way resumes from the offset the registry confirms, rather than starting over.
+        await uploadChunks(t, op, repo, blob, source, location, { ...opts, chunkSize, policy }, ctx);
       } else {
-        const reader = new ChunkReader(body);
-        let offset = 0;
-        while (offset < blob.size) {
-          const length = Math.min(chunkSize, blob.size - offset);
-          const end = offset + length - 1;
-          const res = await t.send(
-            {
-              ...op,
-              operation: `${op.operation} (bytes ${offset}-${end})`,
-              method: 'PATCH',
-              path: location,
-              scopes: [repositoryScope(repo.repository, 'pull', 'push')],
-              headers: {
-                'content-type': 'application/octet-stream',
-                'content-length': String(length),
-                'content-range': `${offset}-${end}`,
-              },
-              body: reader.take(length),
-            },
-            ctx,
-          );
-          if (res.status !== 202) throw await t.failure(res, op);
-          await res.dump();
-          const range = res.header('range');
-          if (range !== undefined && !new RegExp(`^(bytes=)?0-${end}$`).test(range.trim())) {
-            throw new RegistryError(
-              `${target}: after bytes ${offset}-${end} the registry reports Range ${range}`,
-              {
-                ...op,
-                kind: 'protocol',
-                retryable: true,
-              },
-            );
-          }
-          const next = res.header('location');
-          if (next) location = new URL(next, res.url).toString();
-          offset += length;
-        }
-        await reader.end();
+        verifier = new DigestVerifier(blob.digest, blob.size, opts.onBytes);
+        input = typeof source === 'function' ? await source() : Readable.from([Buffer.from(source)]);
+        const body = pipeline(input, verifier, () => undefined);
         const res = await t.send(
           {
             ...op,
-            operation: `${op.operation} (commit)`,
             method: 'PUT',
             path: withDigestParam(location, blob.digest),
             scopes: [repositoryScope(repo.repository, 'pull', 'push')],
-            headers: { 'content-length': '0' },
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+            body,
           },
           ctx,
         );
@@ -373,12 +464,9 @@ export async function uploadBlob(
       const err =
         raw instanceof RegistryError || raw instanceof ConfigurationError ? raw : t.transportError(raw, op);
       if (!isRetryable(err) || attempt >= attempts) throw err;
-      const wait =
-        err instanceof RegistryError && err.retryAfterMs !== undefined
-          ? Math.min(err.retryAfterMs, policy.maxRetryAfterMs)
-          : backoffDelay(attempt - 1, policy);
+      const wait = retryWait(err, attempt - 1, policy);
       t.logger.info(
-        `${target}: upload of ${shortDigest(blob.digest)} failed (${err.message}); restarting (attempt ${attempt + 1}/${attempts}) in ${wait}ms`,
+        `${target}: upload of ${shortDigest(blob.digest)} failed (${err.message}); restarting (attempt ${attempt + 1}${untilDeadline ? ', until the deadline' : `/${attempts}`}) in ${wait}ms`,
       );
       await sleep(wait, opts.signal);
     }

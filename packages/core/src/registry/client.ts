@@ -45,6 +45,8 @@ export interface RegistryClientOptions {
   logger: Logger;
   /** Aborts everything this client does (SIGINT/SIGTERM). */
   signal?: AbortSignal;
+  /** The operation's deadline (ms since the epoch): requests retry until then (see TransportOptions). */
+  deadline?: number;
   /**
    * Where credentials come from. Default: a {@link CredentialStore} over `explicitCredentials`, the docker
    * config (`dockerConfigDir`) and the CI variables in `env`.
@@ -115,6 +117,7 @@ export class RegistryClient {
       timeoutMs: opts.timeoutMs,
       retry: opts.retry,
       signal: opts.signal,
+      deadline: opts.deadline,
       auth: (this.auth = new Authenticator({
         credentials,
         logger: opts.logger,

@@ -77,6 +77,11 @@ export interface TransportOptions {
   retry?: Partial<RetryPolicy>;
   /** Aborts everything this client does. */
   signal?: AbortSignal;
+  /**
+   * The operation's deadline (ms since the epoch): a request is retried (429, 5xx, resets, jittered, honouring
+   * Retry-After) until then rather than a fixed number of times, and never runs past it.
+   */
+  deadline?: number;
 }
 
 interface Endpoint {
@@ -130,6 +135,11 @@ export class RegistryTransport {
 
   constructor(private readonly opts: TransportOptions) {
     this.insecure = new Set((opts.insecureRegistries ?? []).map(normaliseRegistryKey));
+  }
+
+  /** The operation's deadline, if any (ms since the epoch). */
+  get deadline(): number | undefined {
+    return this.opts.deadline;
   }
 
   get logger(): Logger {
@@ -207,6 +217,7 @@ export class RegistryTransport {
           retry: this.opts.retry,
           retryUnsafe: req.retryUnsafe,
           signal,
+          deadline: this.opts.deadline,
           logger: this.opts.logger,
           insecure: sameOrigin ? ep.insecure : this.isInsecureHost(url.host),
           env: this.opts.env,
