@@ -120,6 +120,9 @@ export const action = defineActionRunner({
         'expected-digest',
         `${JSON.stringify(expected)} is not a digest; expected sha256:<64 lowercase hex characters>.`,
       );
+    if (expected !== undefined) registryAction.requireVerifiableDigest(expected, 'expected-digest');
+    if (source.digest !== undefined) registryAction.requireVerifiableDigest(source.digest, 'source');
+    registryAction.parseInsecureRegistries(inputs['insecure-registries']);
     if (expected !== undefined && source.digest !== undefined && source.digest !== expected)
       throw new InputError(
         'expected-digest',

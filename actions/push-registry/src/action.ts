@@ -157,6 +157,9 @@ export const action = defineActionRunner({
   async main({ inputs, log, signal, summary, setOutput, platform }) {
     // Everything is validated before the first request.
     const source = classifySource(inputs.source, platform.workspace);
+    if (source.kind === 'registry' && source.ref.digest !== undefined)
+      registryAction.requireVerifiableDigest(source.ref.digest, 'source');
+    registryAction.parseInsecureRegistries(inputs['insecure-registries']);
     const tags = parseTags(inputs.tags);
     let destinations = inputs.destinations;
     if (destinations.length === 0) {

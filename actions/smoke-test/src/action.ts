@@ -3,13 +3,14 @@
  * deadline, and reported as pass / fail / error with a JSON report, a JUnit file and a summary.
  * The declaration below is the single source of the action's inputs and outputs.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import {
   defineAction,
   defineActionRunner,
   fillSummary,
   formatDuration,
+  headerProblem,
   InputError,
   jsonReport,
   junitReport,
@@ -139,11 +140,24 @@ export const action = defineActionRunner({
       throw new InputError('bearer-token', 'cannot be combined with basic-auth; expected only one of them.');
 
     for (const v of Object.values(inputs['secret-vars'])) platform.setSecret(v);
+    for (const [name, value] of Object.entries(inputs.headers)) {
+      const problem = headerProblem(name, value);
+      if (problem) throw new InputError('headers', `${problem}; expected one Name=value per line.`);
+    }
+    const reportDir = resolve(platform.workspace, inputs['report-dir']);
+    if (existsSync(reportDir) && !statSync(reportDir).isDirectory())
+      throw new InputError(
+        'report-dir',
+        `"${inputs['report-dir']}" is a file; expected a directory (it is created if missing).`,
+      );
     const headers: Record<string, string> = { ...inputs.headers };
     if (inputs['basic-auth']) {
       const colon = inputs['basic-auth'].indexOf(':');
       if (colon <= 0)
-        throw new InputError('basic-auth', "(value hidden) is not 'user:password'; expected a user, a colon, a password.");
+        throw new InputError(
+          'basic-auth',
+          "(value hidden) is not 'user:password'; expected a user, a colon, a password.",
+        );
       // The password alone is a secret too (it shows up on its own in messages and bodies).
       platform.setSecret(inputs['basic-auth'].slice(colon + 1));
       const encoded = Buffer.from(inputs['basic-auth']).toString('base64');

@@ -110,6 +110,7 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
     // Secrets first, before anything can print them (raw values: even an invalid one is masked).
     for (const [name, decl] of Object.entries(def.spec.inputs))
       if (decl.secret) platform.setSecret(platform.getInput(name));
+    platform.checkSetup();
     const inputs = parseInputs(def.spec.inputs, (n) => platform.getInput(n), { cwd: platform.workspace });
     const ctx: ActionContext<I, O> = {
       inputs,

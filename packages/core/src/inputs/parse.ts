@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { InputError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { formatDuration, MAX_DURATION_MS, parseDuration } from '../util/duration.js';
 import { describeType, type InputDecl, type InputValues } from './spec.js';
 
 /** How a raw value (always a string, as on every platform) is looked up. `undefined` or '' means "not given". */
@@ -83,6 +83,11 @@ export function parseInputValue(
         throw new InputError(name, `${show(decl, value)} is too short; expected at least ${decl.min}ms.`);
       if (decl.max !== undefined && ms > decl.max)
         throw new InputError(name, `${show(decl, value)} is too long; expected at most ${decl.max}ms.`);
+      if (ms > MAX_DURATION_MS)
+        throw new InputError(
+          name,
+          `${show(decl, value)} is too long; expected at most ${formatDuration(MAX_DURATION_MS)} (about 24.8 days): longer waits overflow Node's timers.`,
+        );
       return ms;
     }
     case 'list': {

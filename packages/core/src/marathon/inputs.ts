@@ -2,15 +2,19 @@
  * Turning deploy-marathon's inputs into what the domain code takes: the cluster list, the auth mode, the app
  * definition file, Kiln's labels, and where the rendered definition is written. Every error names its input.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { ConfigurationError, InputError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { FileError, readTextFile, writeFileNoFollow } from '../util/files.js';
 import type { CiContext, PlatformKind } from '../platform/types.js';
 import { readPrivateKey, type MarathonAuth } from './auth.js';
 import type { MarathonCluster } from './deploy.js';
 import { KILN_LABELS, loadAppDefinition, type LoadedDefinition, type RenderedApp } from './definition.js';
 import { stringifyJson } from './json.js';
+
+/** An app definition larger than this is not one (Marathon's own limit for a request body is 1 MiB). */
+const APP_DEFINITION_LIMIT = 4 * 1024 * 1024;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
@@ -134,13 +138,10 @@ export function readAppDefinitionFile(
   const source = `app-definition ${shown}`;
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path, APP_DEFINITION_LIMIT);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(
-      'app-definition',
-      `"${shown}" cannot be read (${code === 'EISDIR' ? 'it is a directory' : (code ?? (e as Error).message)}); expected a JSON file.`,
-    );
+    if (!(e instanceof FileError)) throw e;
+    throw new InputError('app-definition', `"${shown}" ${e.message}; expected a JSON file.`);
   }
   return { ...loadAppDefinition(text, source), source };
 }
@@ -166,12 +167,13 @@ export function defaultRenderedPath(
   return join(dir, `kiln-marathon-${slug}.json`);
 }
 
-/** Write the rendered definition (2-space JSON, final newline). */
+/** Write the rendered definition (2-space JSON, final newline); never through a link planted at the path. */
 export function writeRenderedDefinition(path: string, rendered: RenderedApp): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, stringifyJson(rendered.definition) + '\n');
+    writeFileNoFollow(path, stringifyJson(rendered.definition) + '\n');
   } catch (e) {
-    throw new ConfigurationError(`Input 'rendered-file': cannot write "${path}": ${(e as Error).message}.`);
+    const why = e instanceof FileError ? e.message : `cannot be written: ${(e as Error).message}`;
+    throw new InputError('rendered-file', `"${path}" ${why}.`);
   }
 }

@@ -88,6 +88,9 @@ function readNumber(text: string): number | JsonNumber {
 }
 
 /** Parse JSON text; throws {@link JsonSyntaxError} with line and column. A leading BOM is ignored. */
+/** How deep objects and arrays may nest. */
+const MAX_DEPTH = 256;
+
 export function parseJson(text: string, opts: ParseJsonOptions = {}): JsonValue {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
 
@@ -162,11 +165,22 @@ export function parseJson(text: string, opts: ParseJsonOptions = {}): JsonValue 
     }
   };
 
+  let depth = 0;
+  const nested = <T>(parse: () => T): T => {
+    // Deeper than any app definition, and well within the stack (a 100 000-deep document would overflow it).
+    if (++depth > MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH} levels`);
+    try {
+      return parse();
+    } finally {
+      depth--;
+    }
+  };
+
   const value = (): JsonValue => {
     skip();
     const c = text[i];
-    if (c === '{') return object();
-    if (c === '[') return array();
+    if (c === '{') return nested(object);
+    if (c === '[') return nested(array);
     if (c === '"') return str();
     if (c === 't' && text.startsWith('true', i)) {
       i += 4;

@@ -18,7 +18,7 @@
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
-import { abortReason } from '../util/sleep.js';
+import { abortReason, timerDelay } from '../util/sleep.js';
 import { MarathonError, type MarathonApp, type MarathonClient, type MarathonDeployment } from './client.js';
 import { isJsonObject, type JsonObject } from './json.js';
 
@@ -161,7 +161,7 @@ export class EventHub {
         this.waiters.delete(done);
         reject(abortReason(signal as AbortSignal));
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      const timer = setTimeout(done, timerDelay(ms));
       this.waiters.add(done);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
@@ -353,7 +353,8 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
         // A kill that Kiln's deployment did not ask for is a health-check kill (Marathon's or Mesos's).
         if (stateName === 'TASK_KILLED') unhealthy.add(taskId);
         failed.set(taskId, text);
-        lastFailure = text;
+        // The last failure with Marathon's message stays the one shown (a bare TASK_FAILED adds nothing).
+        if (message !== '' || lastFailure === undefined) lastFailure = text;
       };
 
       // Failures of new tasks: task events (with their state), lastTaskFailure, ended tasks still listed, and

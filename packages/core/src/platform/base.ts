@@ -1,3 +1,6 @@
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import { ConfigurationError } from '../errors.js';
 import { Redactor } from './redact.js';
 import type { CiContext, Logger, Platform, PlatformKind } from './types.js';
 import type { Summary } from './summary.js';
@@ -61,4 +64,20 @@ export abstract class BasePlatform implements Platform {
   abstract writeSummary(summary: Summary): void;
   abstract ci(): CiContext;
   finish(): void {}
+
+  checkSetup(): void {}
+
+  /** A file Kiln will write at `path`, named by `variable`: not a directory, in a directory that exists. */
+  protected checkWritableFile(variable: string, path: string): void {
+    let st: Stats | undefined;
+    try {
+      st = statSync(path);
+    } catch {
+      st = undefined;
+    }
+    if (st?.isDirectory())
+      throw new ConfigurationError(`${variable}: "${path}" is a directory; expected a file path.`);
+    if (!st && !existsSync(dirname(path)))
+      throw new ConfigurationError(`${variable}: "${path}" is in a directory that does not exist.`);
+  }
 }

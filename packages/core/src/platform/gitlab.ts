@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, writeFileSync, appendFileSync } from 'node:fs';
+import { readTextFile } from '../util/files.js';
 import { resolve } from 'node:path';
 import { neutralise } from './neutralise.js';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
@@ -73,6 +74,11 @@ export class GitLabPlatform extends BasePlatform {
     });
   }
 
+  override checkSetup(): void {
+    this.checkWritableFile('KILN_DOTENV', this.dotenvPath);
+    this.checkWritableFile('KILN_SUMMARY_FILE', this.summaryPath);
+  }
+
   setOutput(name: string, value: string): void {
     const key = dotenvKey(name, this.env.KILN_OUTPUT_PREFIX ?? '');
     const { value: v, changed } = dotenvValue(this.redactor.redact(value));
@@ -81,7 +87,7 @@ export class GitLabPlatform extends BasePlatform {
     // What earlier steps of the job wrote is read once; the file is rewritten on every output so the outputs
     // set before a failure are still reported.
     this.dotenv ??= existsSync(this.dotenvPath)
-      ? parseDotenv(readFileSync(this.dotenvPath, 'utf8'))
+      ? parseDotenv(readTextFile(this.dotenvPath, 1024 * 1024))
       : new Map();
     const entries = this.dotenv;
     entries.set(key, v);

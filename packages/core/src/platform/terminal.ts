@@ -40,6 +40,11 @@ export class TerminalPlatform extends BasePlatform {
     return Object.fromEntries(this.outputs);
   }
 
+  override checkSetup(): void {
+    if (this.env.KILN_SUMMARY_FILE)
+      this.checkWritableFile('KILN_SUMMARY_FILE', resolve(this.workspace, this.env.KILN_SUMMARY_FILE));
+  }
+
   writeSummary(summary: Summary): void {
     if (this.env.KILN_SUMMARY_FILE)
       appendFileSync(

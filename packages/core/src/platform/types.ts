@@ -60,4 +60,9 @@ export interface Platform {
   ci(): CiContext;
   /** End of the run: flush buffered outputs. */
   finish(): void;
+  /**
+   * Checks the platform's own settings (where outputs and summaries go) before the action starts; throws a
+   * ConfigurationError naming the variable.
+   */
+  checkSetup(): void;
 }

@@ -4,6 +4,7 @@
  * the outputs and the summary of a copy, and user-facing errors. Exported from `@kiln/core` as the
  * `registryAction` namespace (its names are generic: a namespace keeps them from colliding with other domains').
  */
+import { timerDelay } from '../util/sleep.js';
 import { ConfigurationError, InputError } from '../errors.js';
 import {
   formatReference,
@@ -18,7 +19,7 @@ import { formatDuration } from '../util/duration.js';
 import { RegistryClient } from './client.js';
 import { CopyError, CopyRefusedError, type CopyResult } from './copy.js';
 import type { ExplicitCredentials } from './credentials.js';
-import { shortDigest } from './digest.js';
+import { isVerifiableDigest, shortDigest } from './digest.js';
 import { normaliseRegistryKey } from './docker-config.js';
 import { RegistryError } from './errors.js';
 import { formatBytes } from './progress.js';
@@ -153,7 +154,7 @@ export class Deadline {
     this.timer = setTimeout(() => {
       this.fired = true;
       controller.abort(new Error(`the timeout of ${formatDuration(ms)} passed`));
-    }, ms);
+    }, timerDelay(ms));
     this.timer.unref();
     if (parent.aborted) controller.abort(parent.reason);
     else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true });
@@ -167,6 +168,30 @@ export class Deadline {
   dispose(): void {
     clearTimeout(this.timer);
   }
+}
+
+/** `host`, `host:port` or `[v6]:port`, as docker's insecure-registries lists them (no scheme, no path). */
+const REGISTRY_HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** Validates the `insecure-registries` input; returns the hosts. */
+export function parseInsecureRegistries(values: readonly string[]): string[] {
+  for (const v of values)
+    if (!REGISTRY_HOST.test(v))
+      throw new InputError(
+        'insecure-registries',
+        `${JSON.stringify(v)} is not a registry host; expected host or host:port (e.g. registry.local:5000), without a scheme or path.`,
+      );
+  return [...values];
+}
+
+/** A digest Kiln can verify (sha256, sha384, sha512), or an InputError naming the input. */
+export function requireVerifiableDigest(digest: string, inputName: string): void {
+  if (!isVerifiableDigest(digest))
+    throw new InputError(
+      inputName,
+      `${JSON.stringify(digest)} cannot be verified; expected a sha256 (or sha384/sha512) digest, e.g. sha256:<64 lowercase hex characters>.`,
+    );
 }
 
 /** The registry client of one action run: credentials from the inputs, then docker config, then CI variables. */
@@ -189,7 +214,7 @@ export function createRegistryClient(
     dockerConfigDir: inputs['docker-config'],
     env: ctx.platform.env,
     onSecret: setSecret,
-    insecureRegistries: inputs['insecure-registries'],
+    insecureRegistries: parseInsecureRegistries(inputs['insecure-registries']),
     concurrency: inputs.concurrency,
   });
 }

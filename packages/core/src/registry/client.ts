@@ -208,7 +208,8 @@ export class RegistryClient {
     return uploadBlob(this.transport, repo, blob, source, {
       ...ctx,
       chunkSize: this.opts.chunkSize ?? DEFAULT_CHUNK_SIZE,
-      attempts: this.opts.uploadAttempts ?? DEFAULT_UPLOAD_ATTEMPTS,
+      // Without a count of its own, an upload restarts until the operation's deadline (see uploadBlob).
+      attempts: this.opts.uploadAttempts ?? (this.opts.deadline === undefined ? DEFAULT_UPLOAD_ATTEMPTS : undefined),
       retry: this.opts.retry,
       onBytes: report,
     });

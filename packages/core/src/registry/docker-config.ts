@@ -14,7 +14,7 @@
  * stdin, `{"ServerURL","Username","Secret"}` on stdout; the user name `<token>` means the secret is an identity
  * token (an OAuth2 refresh token), as docker defines it.
  */
-import { readFile } from 'node:fs/promises';
+import { FileError, readTextFile } from '../util/files.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors.js';
@@ -67,11 +67,11 @@ export async function readDockerConfig(dir: string): Promise<DockerConfig | unde
   const path = join(dir, 'config.json');
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readTextFile(path, 1024 * 1024);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = (err as NodeJS.ErrnoException | FileError).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new ConfigurationError(`cannot read the docker config ${path}: ${(err as Error).message}`);
+    throw new ConfigurationError(`the docker config ${path} ${(err as Error).message}`);
   }
   let raw: unknown;
   try {

@@ -14,7 +14,7 @@ import { exec, ExecError } from '../exec/exec.js';
 import { httpRequest, HttpError } from '../http/http.js';
 import type { Logger } from '../platform/types.js';
 import { formatDuration, parseDuration } from '../util/duration.js';
-import { sleep } from '../util/sleep.js';
+import { sleep, timerDelay } from '../util/sleep.js';
 import { fetchCertificate } from './certificate.js';
 import type { CheckSpec, ExpectSpec, RequestSpec, SmokePlan } from './plan.js';
 import { checkPredicate, type Predicate } from './predicate.js';
@@ -544,7 +544,7 @@ export async function runPlan(plan: SmokePlan, opts: SmokeRunOptions): Promise<S
   const deadlineController = new AbortController();
   const deadlineTimer = setTimeout(
     () => deadlineController.abort(new Error('deadline')),
-    opts.deadlineMs + grace,
+    timerDelay(opts.deadlineMs + grace),
   );
   deadlineTimer.unref();
   const signal = opts.signal

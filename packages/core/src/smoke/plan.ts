@@ -4,10 +4,10 @@
  * the one-line form of the action's inputs (`url` + `expect-status`).
  */
 import { Ajv, type ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
+import { FileError, readTextFile } from '../util/files.js';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { ConfigurationError } from '../errors.js';
-import { parseDuration } from '../util/duration.js';
+import { MAX_DURATION_MS, parseDuration } from '../util/duration.js';
 import { PREDICATE_KEYS, toPredicate, type Predicate } from './predicate.js';
 import { checksFileSchema } from './schema.js';
 import { parseStatusExpectation, type StatusExpectation } from './status.js';
@@ -282,10 +282,11 @@ function pickError(errors: ErrorObject[]): ErrorObject {
 // ---------------------------------------------------------------------------------------------------------
 // Normalisation
 
+/** A duration from the checks file, clamped to what a timer can hold (longer ones would fire at once). */
 function duration(v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v === 'number') return Math.round(v * 1000);
-  return parseDuration(String(v)) ?? fallback;
+  const ms = typeof v === 'number' ? Math.round(v * 1000) : (parseDuration(String(v)) ?? fallback);
+  return Math.min(ms, MAX_DURATION_MS);
 }
 
 function stringMap(v: unknown): Record<string, string> {
@@ -348,8 +349,8 @@ function normaliseExpect(
         predicate: toPredicate(v),
       }));
   jsonpath.forEach((j, i) => {
-    if (!j.path.startsWith('$'))
-      throw at(['jsonpath', i])(`JSONPath '${j.path}' must start with $ (e.g. $.status)`);
+    const problem = jsonPathProblem(j.path);
+    if (problem) throw at(['jsonpath', i])(`JSONPath '${j.path}' ${problem}`);
     if (Object.keys(j.predicate).length === 0)
       throw at(['jsonpath', i])(`give a predicate for ${j.path}, e.g. equals or exists`);
     predicateRegexes(j.predicate, at(['jsonpath', i]));
@@ -440,7 +441,20 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
         : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     throw new ConfigurationError(`${file}${lp ? `:${lp.line}:${lp.col}` : ''}: invalid YAML: ${what}`);
   }
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    // Aliases are capped (a "billion laughs" file would expand to gigabytes); a nesting too deep for the stack
+    // is a file error too.
+    data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    const why =
+      e instanceof RangeError
+        ? 'it is nested too deeply'
+        : /alias/i.test((e as Error).message)
+          ? 'it expands too many aliases (more than 100)'
+          : (e as Error).message;
+    throw new ConfigurationError(`${file}: invalid YAML: ${why}`);
+  }
   const errs = new PlanErrors(file, doc, lines);
   if (data === null || typeof data !== 'object' || Array.isArray(data))
     throw noPos.at(
@@ -460,6 +474,13 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
     timeoutMs: duration(d.timeout, defaults.timeoutMs),
     followRedirects: (d.followRedirects as boolean | undefined) ?? defaults.followRedirects ?? false,
     insecure: (d.insecure as boolean | undefined) ?? defaults.insecure ?? false,
+  };
+  const checkHeaders = (request: RequestSpec, at: Array<string | number>): RequestSpec => {
+    for (const [name, value] of Object.entries(request.headers)) {
+      const problem = headerProblem(name, value);
+      if (problem) throw errs.at(name in base.headers ? ['defaults', 'headers'] : at, problem);
+    }
+    return request;
   };
   const baseUrl = d.baseUrl as string | undefined;
   if (baseUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(baseUrl))
@@ -505,7 +526,7 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
     requireBase(String(w.url), ['wait', 'url']);
     checkVars(w, ['wait']);
     wait = {
-      request: normaliseRequest(w, base),
+      request: checkHeaders(normaliseRequest(w, base), ['wait', 'headers']),
       expect: normaliseExpect(w.expect as Raw | undefined, ['wait'], errs, defaults, 'http'),
       initialDelayMs: duration(w.initialDelay, 0),
       intervalMs: duration(w.interval, 2000),
@@ -522,7 +543,7 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
     let request: RequestSpec | undefined;
     if (kind === 'http') {
       requireBase(String(c.url), [...path, 'url']);
-      request = normaliseRequest(c, base);
+      request = checkHeaders(normaliseRequest(c, base), [...path, 'headers']);
     }
     const captures = (c.captures as Record<string, CaptureSpec> | undefined) ?? {};
     for (const [name, cap] of Object.entries(captures)) {
@@ -532,8 +553,9 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
           "a command check can capture only with 'regex' (over its output)",
         );
       if ('regex' in cap) checkRegex(cap.regex, (m) => errs.at([...path, 'captures', name], m));
-      if ('jsonpath' in cap && !cap.jsonpath.startsWith('$'))
-        throw errs.at([...path, 'captures', name], `JSONPath '${cap.jsonpath}' must start with $`);
+      const problem = 'jsonpath' in cap ? jsonPathProblem(cap.jsonpath) : undefined;
+      if (problem && 'jsonpath' in cap)
+        throw errs.at([...path, 'captures', name], `JSONPath '${cap.jsonpath}' ${problem}`);
     }
     const baseName =
       (c.name as string | undefined) ??
@@ -604,14 +626,55 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
   };
 }
 
+/**
+ * Why a JSONPath is not one Kiln can evaluate, or undefined: it must start with `$`, brackets and quotes must
+ * close, and filters or scripts (`[?(…)]`, `(…)`) are not evaluated (no code from a checks file runs).
+ */
+export function jsonPathProblem(path: string): string | undefined {
+  if (!path.startsWith('$')) return 'must start with $ (e.g. $.status)';
+  let depth = 0;
+  let quote: string | undefined;
+  for (const ch of path.slice(1)) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      continue;
+    }
+    if (ch === "'" || ch === '"') {
+      if (depth === 0) return "has a quote outside brackets (write $['a name'])";
+      quote = ch;
+    } else if (ch === '[') {
+      if (depth > 0) return "has a '[' inside brackets";
+      depth++;
+    } else if (ch === ']') {
+      if (depth === 0) return "has a ']' without its '['";
+      depth--;
+    } else if (ch === '(' || ch === ')')
+      return 'uses a filter or script ((…), [?(…)]), which Kiln does not evaluate';
+  }
+  if (quote) return 'has a quote that is not closed';
+  if (depth > 0) return "has a '[' that is not closed";
+  if (path.length > 1 && path.endsWith('.')) return 'ends with a dot';
+  return undefined;
+}
+
+/** Why a header is not one HTTP can carry (RFC 9110 token name; no CR, LF or NUL in the value), or undefined. */
+export function headerProblem(name: string, value: string): string | undefined {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
+    return `header name ${JSON.stringify(name)} is not valid (letters, digits and !#$%&'*+.^_\`|~-)`;
+  if (/[\r\n\0]/.test(value)) return `header ${name} has a line break or a NUL byte in its value`;
+  return undefined;
+}
+
+/** A checks file larger than this is not one (and YAML that large takes seconds to parse). */
+export const CHECKS_FILE_LIMIT = 1024 * 1024;
+
 export function loadPlan(path: string, defaults: PlanDefaults, displayName = path): SmokePlan {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path, CHECKS_FILE_LIMIT);
   } catch (e) {
-    throw new ConfigurationError(
-      `${displayName}: cannot read the checks file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
+    if (!(e instanceof FileError)) throw e;
+    throw new ConfigurationError(`${displayName}: the checks file ${e.message}`);
   }
   return parsePlan(text, displayName, defaults);
 }

@@ -6,6 +6,12 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 
 /** Milliseconds, or undefined when the text is not a duration. */
+/**
+ * The longest duration Kiln accepts: Node's timers overflow past 2^31−1 ms (about 24.8 days) and would fire at
+ * once, so a `deadline: 30d` would end immediately.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 export function parseDuration(text: string): number | undefined {
   const s = text.trim().toLowerCase();
   if (s === '') return undefined;
