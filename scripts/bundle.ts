@@ -1,8 +1,8 @@
 /**
  * `npm run bundle [-- --out DIR] [-- name ...]`: build every dist/<action>/ and dist/cli/ with ncc.
  * Each bundle is self-contained: index.js (ESM, minified), package.json {"type":"module"} beside it, and
- * licenses.txt for what was bundled. Deterministic: two runs give identical bytes (a test checks that the
- * committed dist/ equals a fresh build).
+ * licenses.txt for what was bundled. Deterministic: two runs give identical bytes. A full build also writes
+ * dist/BUILD-INPUTS (bundle-inputs.ts): the digests of its inputs and outputs, which the stale-dist test checks.
  */
 import ncc from '@vercel/ncc';
 import { minify } from 'terser';
@@ -10,6 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleTargets } from './targets.js';
+import { MANIFEST, manifestText } from './bundle-inputs.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -51,5 +52,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = outIdx >= 0 ? resolve(args[outIdx + 1] as string) : join(root, 'dist');
   const only = args.filter((a, i) => !a.startsWith('--') && (outIdx < 0 || i !== outIdx + 1));
   const built = await bundle(out, only);
+  if (only.length === 0) writeFileSync(join(out, MANIFEST), manifestText(root, out));
   process.stdout.write(`bundled ${built.join(', ')} into ${out}\n`);
 }
