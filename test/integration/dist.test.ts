@@ -123,7 +123,7 @@ describe('committed bundles', () => {
         new Map([...m].map(([k, v]) => [relative(base, k), v]));
       const a = rel(fresh, out);
       const b = rel(committed, join(repoRoot, 'dist'));
-    b.delete(MANIFEST); // written by `npm run bundle` around the bundles, not by bundle()
+      b.delete(MANIFEST); // written by `npm run bundle` around the bundles, not by bundle()
       expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
       const stale = [...a].filter(([k, v]) => b.get(k) !== v).map(([k]) => k);
       expect({ stale, hint: stale.length ? 'run npm run bundle and commit dist/' : '' }).toEqual({

@@ -273,3 +273,25 @@ describe('a Marathon that stalls: deploy-marathon ends within its timeout', () =
     if (mode !== 'endless') expect(took).toBeGreaterThanOrEqual(3_000);
   });
 });
+
+describe('a registry that accepts connections and never answers', () => {
+  test('push-registry fails at its timeout (3 s), not after retries of 30 s each', async () => {
+    const url = await stallingMarathon('headers'); // the same silent server: it never answers anything
+    const ws = workspace({ 'oci/oci-layout': '{"imageLayoutVersion":"1.0.0"}' });
+    const { writeOciLayout } = await import('../sim/registry/oci-layout.js');
+    await writeOciLayout(join(ws, 'oci'), { seed: 'silent', randomBytes: 1000 });
+    const started = Date.now();
+    const r = await runAction('push-registry', {
+      workspace: ws,
+      env: { DOCKER_CONFIG: ws },
+      with: { source: 'oci', destinations: `${new URL(url).host}/silent/app`, tags: '1', timeout: '3s' },
+    });
+    const took = Date.now() - started;
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toContain(
+      "::error::push-registry failed: timed out after 3.00s (input 'timeout'); nothing was written after that point",
+    );
+    expect(took).toBeGreaterThanOrEqual(3_000);
+    expect(took).toBeLessThan(20_000);
+  });
+});

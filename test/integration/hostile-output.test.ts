@@ -141,6 +141,62 @@ describe('smoke-test: a target that answers with workflow commands and escapes',
         expect(line).toMatch(/^[A-Z_]+=/);
   });
 
+  test('a server cannot choose what is masked; secret captures and the basic-auth password alone are', async () => {
+    const srv = await startServer({
+      '/login': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        // A plain capture whose value is "fail" (if it were masked, so would the verdict be), and a session.
+        res.end('{"word":"fail","session":"s3cr3t-session-42"}');
+      },
+      '/echo': (req, res) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`echo: ${req.headers['x-word']} ${req.headers['x-session']} pw-alone-123`);
+      },
+    });
+    servers.push(srv);
+    const dir = ws();
+    writeFileSync(
+      join(dir, 'checks.yml'),
+      [
+        'checks:',
+        '  - url: ${BASE}/login',
+        '    captures:',
+        '      word: { jsonpath: $.word }',
+        '      session: { jsonpath: $.session, secret: true }',
+        '  - url: ${BASE}/echo',
+        '    headers: { X-Word: "${word}", X-Session: "${session}" }',
+        '    expect: { status: 200 }',
+        '',
+      ].join('\n'),
+    );
+    const r = await runAction('smoke-test', {
+      workspace: dir,
+      with: {
+        checks: 'checks.yml',
+        vars: `BASE=${srv.url}`,
+        'basic-auth': 'alice:pw-alone-123',
+        deadline: '5s',
+      },
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.get('verdict')).toBe('fail');
+    expect(r.commands.filter((c) => c.command === 'add-mask').map((c) => c.message)).not.toContain('fail');
+    const shown = [
+      r.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n'),
+      r.stderr,
+      r.summary,
+      ...r.outputs.values(),
+      ...r.files().values(),
+    ].join('\n');
+    // What the server echoed is shown (the report keeps the response excerpt), with the secrets masked.
+    expect(shown).toContain('echo: fail *** ***');
+    for (const secret of ['s3cr3t-session-42', 'pw-alone-123'])
+      expect([secret, shown.includes(secret)]).toEqual([secret, false]);
+  });
+
   test('a 3 MB one-line body is cut in the log, not printed whole', async () => {
     const srv = await startServer({
       '/health': (_req, res) => {

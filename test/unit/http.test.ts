@@ -175,6 +175,41 @@ describe('retries', () => {
     await expect(res.buffer()).rejects.toThrow();
   });
 
+  test('a redirect to another origin drops every header that carries a secret, and keeps the others', async () => {
+    const other = await startServer({
+      '/landing': (req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.headers));
+      },
+    });
+    try {
+      srv.route('/to-other', (_req, res) => {
+        res.writeHead(307, { location: `${other.url}/landing` });
+        res.end();
+      });
+      const res = await httpRequest(`${srv.url}/to-other`, {
+        maxRedirects: 3,
+        headers: {
+          authorization: 'Bearer t0ken',
+          cookie: 'session=abc',
+          'x-api-key': 'k3y',
+          'x-auth-token': 't0k',
+          'private-token': 'gl-t0k',
+          'x-tenant': 'filled-from-a-secret',
+          accept: 'application/json',
+          'x-request-id': 'r-1',
+        },
+        sensitiveHeaders: ['X-Tenant'],
+      });
+      const seen = (await res.json()) as Record<string, string>;
+      for (const h of ['authorization', 'cookie', 'x-api-key', 'x-auth-token', 'private-token', 'x-tenant'])
+        expect([h, seen[h]]).toEqual([h, undefined]);
+      expect([seen['accept'], seen['x-request-id']]).toEqual(['application/json', 'r-1']);
+    } finally {
+      await other.close();
+    }
+  });
+
   test('redirects: returned by default; followed when asked, without credentials to another origin', async () => {
     const other = await startServer({
       '/landing': (req, res) => {

@@ -161,8 +161,9 @@ export class Deadline {
     this.signal = controller.signal;
   }
 
+  /** Past the deadline (also when a request's own deadline guard noticed first, in the same millisecond). */
   get expired(): boolean {
-    return this.fired;
+    return this.fired || Date.now() >= this.at;
   }
 
   dispose(): void {

@@ -209,7 +209,8 @@ export class RegistryClient {
       ...ctx,
       chunkSize: this.opts.chunkSize ?? DEFAULT_CHUNK_SIZE,
       // Without a count of its own, an upload restarts until the operation's deadline (see uploadBlob).
-      attempts: this.opts.uploadAttempts ?? (this.opts.deadline === undefined ? DEFAULT_UPLOAD_ATTEMPTS : undefined),
+      attempts:
+        this.opts.uploadAttempts ?? (this.opts.deadline === undefined ? DEFAULT_UPLOAD_ATTEMPTS : undefined),
       retry: this.opts.retry,
       onBytes: report,
     });
