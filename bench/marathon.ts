@@ -40,10 +40,11 @@ function stats(xs: number[]): { median: number; min: number; max: number } {
   };
 }
 
-function workspace(): string {
+/** A fresh workspace with deploy/qa-deploy.json holding `text` (default: the bench's app definition). */
+function workspace(text = definition): string {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-marathon-'));
   mkdirSync(join(dir, 'deploy'));
-  writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), definition);
+  writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), text);
   return dir;
 }
 
@@ -137,12 +138,7 @@ async function crashRun(instances: number): Promise<{ declaredAfterSimSeconds: n
 async function rerunRun(reruns: number): Promise<{ deployments: number; rerunMs: number[] }> {
   const sim = await startMarathonSim({ timeScale });
   const users = readFileSync(join(root, 'test/fixtures/marathon/contract/qa-deploy.put.json'), 'utf8');
-  const ws = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-marathon-'));
-    mkdirSync(join(dir, 'deploy'));
-    writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), users);
-    return dir;
-  };
+  const ws = (): string => workspace(users);
   const withInputs = {
     'marathon-url': sim.url,
     'app-definition': 'deploy/qa-deploy.json',
@@ -205,12 +201,7 @@ async function mesosKillRun(pollInterval: string): Promise<{ afterKillSimSeconds
       maxConsecutiveFailures: 3,
     },
   ];
-  const ws = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-marathon-'));
-    mkdirSync(join(dir, 'deploy'));
-    writeFileSync(join(dir, 'deploy', 'qa-deploy.json'), JSON.stringify(def));
-    return dir;
-  };
+  const ws = (): string => workspace(JSON.stringify(def));
   const withInputs = (digest: string): Record<string, string> => ({
     'marathon-url': sim.url,
     'app-definition': 'deploy/qa-deploy.json',
