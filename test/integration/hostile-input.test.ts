@@ -295,3 +295,97 @@ describe('a registry that accepts connections and never answers', () => {
     expect(took).toBeLessThan(20_000);
   });
 });
+
+/** The same action through the CLI, as a GitLab job or a terminal runs it (no colour, so the log is plain). */
+async function viaCli(
+  platform: 'gitlab' | 'terminal',
+  action: string,
+  inputs: Record<string, string>,
+  cwd: string,
+): Promise<{ exitCode: number | null; log: string; lines: string[] }> {
+  const args = [cli, action];
+  for (const [k, v] of Object.entries(inputs)) args.push(`--${k}`, v);
+  const r = await runNode(args, {
+    cwd,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NO_COLOR: '1',
+      TMPDIR: cwd,
+      ...(platform === 'gitlab' ? { GITLAB_CI: 'true', CI_PROJECT_DIR: cwd } : {}),
+    },
+  });
+  const log = r.stdout + r.stderr;
+  return { exitCode: r.exitCode, log, lines: log.split('\n').filter((l) => l.trim() !== '') };
+}
+
+describe.each(['gitlab', 'terminal'] as const)('the same through the CLI on %s', (platform) => {
+  test('mistakes: one error line, no request, exit 1 (deadline, URL credentials, JSONPath, /dev/zero, digest)', async () => {
+    const srv = await target();
+    const ws = workspace({
+      'checks.yml':
+        'checks:\n  - url: ${BASE}/health\n    expect:\n      jsonpath:\n        "$.a[": { exists: true }\n',
+    });
+    const cases: Array<[string, Record<string, string>, RegExp]> = [
+      ['smoke-test', { url: `${srv.url}/health`, deadline: '30d' }, /^error: Input 'deadline'.*too long/],
+      [
+        'smoke-test',
+        { url: 'http://u:s3cret-pw@127.0.0.1:1/' },
+        /^error: Input 'url'.*contains credentials \(value hidden\)/,
+      ],
+      [
+        'smoke-test',
+        { checks: 'checks.yml', vars: `BASE=${srv.url}` },
+        /^error: checks\.yml:\d+:\d+: checks\[0\]\.expect\.jsonpath\[0\]: JSONPath '\$\.a\[' has a '\[' that is not closed$/,
+      ],
+      [
+        'deploy-marathon',
+        { 'marathon-url': srv.url, 'app-definition': '/dev/zero' },
+        /^error: Input 'app-definition'.*is not a regular file/,
+      ],
+      [
+        'promote',
+        { source: `reg.example.com/app@blake3:${'a'.repeat(64)}`, tags: 'v1' },
+        /^error: Input 'source'.*cannot be verified/,
+      ],
+    ];
+    for (const [action, inputs, message] of cases) {
+      const r = await viaCli(platform, action, inputs, ws);
+      expect([action, r.exitCode]).toEqual([action, 1]);
+      expect(r.lines).toEqual([expect.stringMatching(message)]);
+      expect(r.log).not.toContain('s3cret-pw');
+    }
+    expect(srv.requests).toHaveLength(0);
+  });
+
+  test('a Marathon that never answers: deploy-marathon ends at its timeout', async () => {
+    const url = await stallingMarathon('headers');
+    const ws = workspace({ 'deploy.json': APP });
+    const started = Date.now();
+    const r = await viaCli(
+      platform,
+      'deploy-marathon',
+      { 'marathon-url': url, 'app-definition': 'deploy.json', timeout: '3s' },
+      ws,
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.log).toMatch(
+      /error: cannot read the app: GET http:\/\/127\.0\.0\.1:\d+\/v2\/apps\/app: no complete answer from 127\.0\.0\.1:\d+ before the deadline/,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  test('smoke-test against a body that trickles forever: the check’s timeout ends it', async () => {
+    const url = await stallingMarathon('trickle');
+    const started = Date.now();
+    const r = await viaCli(
+      platform,
+      'smoke-test',
+      { url: `${url}/health`, timeout: '1s', deadline: '2s' },
+      workspace(),
+    );
+    expect(r.exitCode).toBe(2);
+    expect(r.log).toMatch(/no answer from 127\.0\.0\.1:\d+ within 1000ms/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+});

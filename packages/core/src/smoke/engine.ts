@@ -110,6 +110,26 @@ export interface SmokeRunOptions {
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
+/** The first `limit` bytes of a body; the rest is not read (an endless body is cut, not buffered). */
+async function readAtMost(
+  body: AsyncIterable<unknown> & { destroy(): void },
+  limit: number,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const b = chunk as Buffer;
+    if (size + b.length >= limit) {
+      chunks.push(b.subarray(0, limit - size));
+      body.destroy();
+      break;
+    }
+    chunks.push(b);
+    size += b.length;
+  }
+  return Buffer.concat(chunks);
+}
+
 function excerpt(text: string, max = 300): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
@@ -317,10 +337,11 @@ async function httpAttempt(
       sensitiveHeaders: secretHeaders,
       insecure: spec.insecure,
       signal: ctx.signal,
+      // The check's timeout bounds the whole exchange: a body that trickles in never goes silent.
+      deadline: Date.now() + spec.timeoutMs,
       env: ctx.opts.env,
     });
-    const buf = await res.buffer();
-    const text = buf.subarray(0, BODY_LIMIT).toString('utf8');
+    const text = (await readAtMost(res.body, BODY_LIMIT)).toString('utf8');
     const durationMs = performance.now() - started;
     const reasons = await assertHttp(
       renderExpect(expect, ctx, check.where),
@@ -355,7 +376,12 @@ async function httpAttempt(
       ctx.samples.failed.push(true);
       ctx.samples.checks.push(false);
     }
-    const message = e instanceof HttpError ? e.message.replace(/^[A-Z]+ \S+: /, '') : (e as Error).message;
+    const message =
+      (e as { code?: string }).code === 'KILN_DEADLINE' // cut by the check's timeout, headers or body
+        ? `no answer from ${url.host} within ${spec.timeoutMs}ms`
+        : e instanceof HttpError
+          ? e.message.replace(/^[A-Z]+ \S+: /, '')
+          : (e as Error).message;
     return { ...base, outcome: 'error', durationMs, reasons: [message] };
   }
 }
