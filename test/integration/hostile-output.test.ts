@@ -228,14 +228,14 @@ describe('deploy-marathon: a Marathon whose messages carry commands, escapes and
     return dir;
   }
 
-  test('GitHub runner and GitLab CLI: no forged command or escape; the password in no form in log, summary, outputs, files', async () => {
+  test('GitHub runner, GitLab and terminal CLI: no forged command or escape; the password in no form in log, summary, outputs, files', async () => {
     const s = await startMarathonSim({
       timeScale: 1000,
       auth: { basic: { user: 'ci', password: PASSWORD } },
     });
     sims.push(s);
     const message = `${HOSTILE_TEXT}\nrejected credentials ci:${PASSWORD}`;
-    s.failNext(2, { method: 'GET', pathPrefix: '/v2/apps', status: 400, message });
+    s.failNext(3, { method: 'GET', pathPrefix: '/v2/apps', status: 400, message });
     const withInputs = {
       'marathon-url': s.url,
       'app-definition': 'deploy/app.json',
@@ -276,6 +276,33 @@ describe('deploy-marathon: a Marathon whose messages carry commands, escapes and
     );
     expect(gl.exitCode).toBe(1);
     expect(terminalEscapes(gl.stdout + gl.stderr)).toEqual([]);
+    // And in a terminal, with a summary file asked for.
+    const tdir = files();
+    const term = await runNode(
+      [
+        cli,
+        'deploy-marathon',
+        '--marathon-url',
+        s.url,
+        '--app-definition',
+        'deploy/app.json',
+        '--marathon-user',
+        'ci',
+      ],
+      {
+        cwd: tdir,
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          NO_COLOR: '1',
+          KILN_MARATHON_PASSWORD: PASSWORD,
+          KILN_SUMMARY_FILE: 'summary.md',
+        },
+      },
+    );
+    expect(term.exitCode).toBe(1);
+    expect(terminalEscapes(term.stdout + term.stderr)).toEqual([]);
+    expect(readFileSync(join(tdir, 'summary.md'), 'utf8')).toContain('rejected credentials ci:\\*\\*\\*');
 
     // Every rendered form of the password: as is, markdown-escaped, HTML-escaped, base64 of user:password.
     const forms = [PASSWORD, 'p\\_a\\*s', 's&amp;s&lt;w', Buffer.from(`ci:${PASSWORD}`).toString('base64')];
@@ -292,6 +319,9 @@ describe('deploy-marathon: a Marathon whose messages carry commands, escapes and
       gl.stderr,
       existsSync(join(dir, 'kiln-summary.md')) ? readFileSync(join(dir, 'kiln-summary.md'), 'utf8') : '',
       existsSync(join(dir, 'kiln.env')) ? readFileSync(join(dir, 'kiln.env'), 'utf8') : '',
+      term.stdout,
+      term.stderr,
+      readFileSync(join(tdir, 'summary.md'), 'utf8'),
     ].join('\n');
     for (const f of forms) expect([f, everything.includes(f)]).toEqual([f, false]);
     expect(gh.summary).toContain('rejected credentials ci:\\*\\*\\*');

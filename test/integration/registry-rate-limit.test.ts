@@ -9,7 +9,8 @@ import { mkdir, mkdtemp, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawHead } from '../harness/assertions.js';
-import { runAction, type RunResult } from '../harness/runner.js';
+import { repoRoot, runAction, type RunResult } from '../harness/runner.js';
+import { runNode } from '../harness/tsx.js';
 import { startFaultProxy, type FaultProxy } from '../sim/registry/fault-proxy.js';
 import { writeOciLayout, type OciLayoutImage } from '../sim/registry/oci-layout.js';
 import { registryAvailable, startRegistry, type RunningRegistry } from '../sim/registry/registry.js';
@@ -87,6 +88,41 @@ describe('a registry answering 429 to every third request and 503 to one in ten'
       expect([r.exitCode, r.outputs.get('digest'), r.stderr]).toEqual([0, layout.manifest.digest, '']);
     for (let i = 0; i < RUNS; i++)
       expect(await rawHead(reg.url, `limited/released${i}`, 'v1')).toBe(layout.manifest.digest);
+    // The CLI as a GitLab job and in a terminal: the same client, the same faults.
+    for (const [i, env] of [
+      [0, { GITLAB_CI: 'true' }],
+      [1, {}],
+    ] as const) {
+      const ws = await mkdtemp(join(work, 'cli-'));
+      const r = await runNode(
+        [
+          join(repoRoot, 'dist', 'cli', 'index.js'),
+          'promote',
+          '--source',
+          `${proxy.host}/limited/app${i}:1.0`,
+          '--targets',
+          `${proxy.host}/limited/cli${i}`,
+          '--tags',
+          'v1',
+          '--json',
+        ],
+        {
+          cwd: ws,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NO_COLOR: '1',
+            DOCKER_CONFIG: dockerConfig,
+            CI_PROJECT_DIR: ws,
+            ...env,
+          },
+        },
+      );
+      expect([r.exitCode, await rawHead(reg.url, `limited/cli${i}`, 'v1')]).toEqual([
+        0,
+        layout.manifest.digest,
+      ]);
+    }
     const served = proxy.stats().faultsServed;
     expect(served).toBeGreaterThan(RUNS * 2); // the faults really were there
   });
