@@ -209,12 +209,20 @@ describe('the kiln CLI bundle', () => {
     const unknown = await runNode([cli, 'deploy-nowhere'], { env: env({}) });
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toContain(
-      "unknown action 'deploy-nowhere'; expected one of: push-registry, promote, deploy-marathon, smoke-test.",
+      "unknown action 'deploy-nowhere'; Expected one of: push-registry, promote, deploy-marathon, smoke-test.",
+    );
+    const typo = await runNode([cli, 'smoke-tset'], { env: env({}) });
+    expect(typo.stderr.trim()).toBe(
+      "error: unknown action 'smoke-tset'. Did you mean 'smoke-test'? Expected one of: push-registry, promote, deploy-marathon, smoke-test.",
     );
     const flag = await runNode([cli, 'smoke-test', '--ur', 'x'], { env: env({}) });
     expect(flag.exitCode).toBe(1);
     expect(flag.stderr.trim()).toBe(
-      "error: Unknown option '--ur' for kiln smoke-test; run 'kiln smoke-test --help' for the list of inputs.",
+      "error: Unknown option '--ur' for kiln smoke-test. Did you mean '--url'? Or run 'kiln smoke-test --help' for the list of inputs.",
+    );
+    const far = await runNode([cli, 'smoke-test', '--colour', 'x'], { env: env({}) });
+    expect(far.stderr.trim()).toBe(
+      "error: Unknown option '--colour' for kiln smoke-test; run 'kiln smoke-test --help' for the list of inputs.",
     );
   });
 

@@ -6,7 +6,7 @@
  *   kiln <action> --help          the action's inputs and outputs
  *   kiln <action> --input value … [--json]
  */
-import { KILN_VERSION, runAction } from '@kiln/core';
+import { didYouMean, KILN_VERSION, runAction } from '@kiln/core';
 import { actionNames, isActionName, loadAction, loadActions } from './actions.js';
 
 export async function usage(): Promise<string> {
@@ -32,7 +32,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     const topic = command === 'help' ? rest[0] : undefined;
     if (topic && !isActionName(topic)) {
-      process.stderr.write(`error: unknown action '${topic}'.\n\n${await usage()}\n`);
+      process.stderr.write(
+        `error: unknown action '${topic}'.${didYouMean(topic, actionNames)}\n\n${await usage()}\n`,
+      );
       return 1;
     }
     if (topic) return runAction(await loadAction(topic as never), { argv: ['--help'] });
@@ -44,7 +46,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (!isActionName(command)) {
-    process.stderr.write(`error: unknown action '${command}'; expected one of: ${actionNames.join(', ')}.\n`);
+    const hint = didYouMean(command, actionNames);
+    process.stderr.write(
+      `error: unknown action '${command}'${hint ? `.${hint}` : ';'} Expected one of: ${actionNames.join(', ')}.\n`,
+    );
     return 1;
   }
   return runAction(await loadAction(command), { argv: rest });

@@ -5,6 +5,7 @@ export * from './inputs/spec.js';
 export * from './inputs/parse.js';
 export * from './inputs/flags.js';
 export * from './inputs/help.js';
+export * from './inputs/suggest.js';
 export * from './platform/types.js';
 export * from './platform/redact.js';
 export * from './platform/summary.js';

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors.js';
 import type { ActionSpec } from './spec.js';
+import { didYouMean } from './suggest.js';
 
 export interface ParsedFlags {
   flags: Map<string, string[]>;
@@ -31,7 +32,14 @@ export function parseFlags(argv: readonly string[], spec: ActionSpec): ParsedFla
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq > 0 ? eq : undefined);
     const decl = spec.inputs[name];
-    if (!decl) throw new ConfigurationError(`Unknown option '--${name}' for kiln ${spec.name}; ${usage}.`);
+    if (!decl) {
+      const hint = didYouMean(name, [...Object.keys(spec.inputs), 'json', 'help'], '--');
+      throw new ConfigurationError(
+        hint
+          ? `Unknown option '--${name}' for kiln ${spec.name}.${hint} Or ${usage}.`
+          : `Unknown option '--${name}' for kiln ${spec.name}; ${usage}.`,
+      );
+    }
     let value: string;
     if (eq > 0) value = arg.slice(eq + 1);
     else if (decl.type === 'boolean') {
