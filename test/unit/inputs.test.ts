@@ -60,6 +60,12 @@ describe('typed inputs', () => {
       'http://a/,https://b/',
       ['http://a/', 'https://b/'],
     ],
+    [
+      "list of urls, url-health-check-action's a|b form",
+      { type: 'list', items: 'url', description: '' },
+      'https://a.example/health|https://b.example/health\nhttp://c/',
+      ['https://a.example/health', 'https://b.example/health', 'http://c/'],
+    ],
   ];
   test.each(ok)('%s', (_n, decl, raw, value) => expect(parseInputValue('x', decl, raw)).toEqual(value));
 

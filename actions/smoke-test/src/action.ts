@@ -39,7 +39,7 @@ export const spec = defineAction({
       type: 'list',
       items: 'url',
       description:
-        'The one-line form: URL(s) that must answer with `expect-status`, retried every `interval` until the deadline. One per line or comma-separated.',
+        'The one-line form: URL(s) that must answer with `expect-status`, retried every `interval` until the deadline. One per line, comma-separated, or `a|b` (url-health-check-action).',
     },
     'expect-status': {
       type: 'string',

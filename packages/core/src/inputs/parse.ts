@@ -91,8 +91,16 @@ export function parseInputValue(
       return ms;
     }
     case 'list': {
-      const items = splitList(value, decl.commas !== false);
-      if (decl.items === 'url') for (const item of items) parseUrl(name, decl, item);
+      let items = splitList(value, decl.commas !== false);
+      if (decl.items === 'url') {
+        // url-health-check-action's form, `url: https://a|https://b`, is accepted as two URLs.
+        items = items.flatMap((item) =>
+          /^https?:\/\/[^|]+(\|https?:\/\/[^|]+)+$/i.test(item)
+            ? item.split('|').map((u) => u.trim())
+            : [item],
+        );
+        for (const item of items) parseUrl(name, decl, item);
+      }
       return items;
     }
     case 'enum':
