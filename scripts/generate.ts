@@ -35,8 +35,14 @@ export function actionYaml(spec: ActionSpec): string {
       description: describeForYaml(d),
       required: d.required === true,
     };
-    if (d.default !== undefined) entry.default = d.default;
+    if (d.default !== undefined && d.deprecatedName === undefined) entry.default = d.default;
     inputs[name] = entry;
+    if (d.deprecatedName !== undefined)
+      inputs[d.deprecatedName] = {
+        description: `Deprecated: use ${name}.`,
+        required: false,
+        deprecationMessage: `'${d.deprecatedName}' is renamed '${name}' (same values); '${d.deprecatedName}' will be removed.`,
+      };
   }
   const outputs: Record<string, Record<string, unknown>> = {};
   for (const [name, d] of Object.entries(spec.outputs)) outputs[name] = { description: d.description };
@@ -63,7 +69,10 @@ export function actionYaml(spec: ActionSpec): string {
 export function inputsTable(spec: ActionSpec): string {
   const rows = Object.entries(spec.inputs).map(([name, d]) => {
     const def = d.default !== undefined ? `\`${d.default}\`` : d.required ? '**required**' : '';
-    return `| \`${name}\` | ${escapeCell(describeType(d))}${d.secret ? ' (secret)' : ''} | ${def} | ${escapeCell(d.description)} |`;
+    const former = d.deprecatedName
+      ? ` (formerly \`${d.deprecatedName}\`, still accepted with a warning)`
+      : '';
+    return `| \`${name}\` | ${escapeCell(describeType(d))}${d.secret ? ' (secret)' : ''} | ${def} | ${escapeCell(d.description)}${former} |`;
   });
   return ['| Input | Type | Default | Description |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

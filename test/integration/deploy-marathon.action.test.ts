@@ -338,6 +338,8 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
     });
     expect(r.exitCode).toBe(143);
     expect(r.outputs.get('result')).toBe('cancelled');
+    // `strategy` is the former name of cluster-order: still accepted, with a warning.
+    expect(r.log).toContain("Input 'strategy' is deprecated: use 'cluster-order' (same values)");
     for (const [name, s] of [
       ['AA', aa],
       ['BB', bb],

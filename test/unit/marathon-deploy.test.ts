@@ -78,7 +78,7 @@ function options(urls: string[], o: Partial<MarathonDeployOptions> = {}): Marath
     clusters: urls.map((url, i) => ({ name: ['AA', 'BB', 'CC'][i] ?? `C${i}`, url })),
     auth: { kind: 'none' },
     app: render(D2),
-    strategy: 'sequential',
+    clusterOrder: 'sequential',
     timeoutMs: 5000,
     lockTimeoutMs: 5000,
     force: false,
@@ -409,7 +409,7 @@ describe('several clusters', () => {
       image: `${IMAGE}@${D1}`,
     });
     expect(r.clusters[1]?.rollback).toMatchObject({ result: 'rolled-back', method: 'revert' });
-    expect(r.clusters[2]?.reason).toBe('not deployed: BB failed first (strategy: sequential)');
+    expect(r.clusters[2]?.reason).toBe('not deployed: BB failed first (cluster-order: sequential)');
     for (const s of [aa, bb, cc]) expect(image(s)).toBe(`${IMAGE}@${D1}`);
     expect(aa.requests.find((q) => q.method === 'PUT' && q.body?.includes('"version"'))?.body).toBe(
       `{"version":"${String(before)}"}`,
@@ -420,7 +420,7 @@ describe('several clusters', () => {
   test('parallel: both start; BB fails, AA is rolled back too', async () => {
     const [aa, bb] = [await sim(), await sim(crashOnBB)];
     for (const s of [aa, bb]) await running(s);
-    const r = await deployMarathon(options([aa.url, bb.url], { strategy: 'parallel' }));
+    const r = await deployMarathon(options([aa.url, bb.url], { clusterOrder: 'parallel' }));
     expect(r.result).toBe('rolled-back');
     expect(r.clusters.map((c) => c.result)).toEqual(['rolled-back', 'rolled-back']);
     for (const s of [aa, bb]) expect(image(s)).toBe(`${IMAGE}@${D1}`);

@@ -18,7 +18,7 @@ export const spec = defineAction({
       required: true,
       placeholder: 'URLs',
       description:
-        'Marathon base URL(s), one per line or comma-separated, optionally named: `AA=https://marathon-aa.example.com`. Several URLs deploy to several clusters (see `strategy`).',
+        'Marathon base URL(s), one per line or comma-separated, optionally named: `AA=https://marathon-aa.example.com`. Several URLs deploy to several clusters (see `cluster-order`).',
     },
     'app-definition': {
       type: 'path',
@@ -74,8 +74,9 @@ export const spec = defineAction({
       type: 'string',
       description: 'Release id recorded as the KILN_RELEASE_ID label (a timestamp or build number).',
     },
-    strategy: {
+    'cluster-order': {
       type: 'enum',
+      deprecatedName: 'strategy',
       values: ['sequential', 'parallel'],
       default: 'sequential',
       description:
@@ -236,7 +237,7 @@ export const action = defineActionRunner({
     setOutput('image', rendered.image);
     log.info(
       `Deploying ${rendered.id} (image ${rendered.image}) to ${clusters.map((c) => c.name).join(', ')}` +
-        `${clusters.length > 1 ? ` (${inputs.strategy})` : ''}; rendered definition: ${renderedFile}.`,
+        `${clusters.length > 1 ? ` (${inputs['cluster-order']})` : ''}; rendered definition: ${renderedFile}.`,
     );
 
     const report = await marathon.deployMarathon({
@@ -244,7 +245,7 @@ export const action = defineActionRunner({
       auth,
       insecure: inputs.insecure,
       app: rendered,
-      strategy: inputs.strategy,
+      clusterOrder: inputs['cluster-order'],
       timeoutMs: inputs.timeout,
       lockTimeoutMs: inputs['lock-timeout'],
       force: inputs.force,
@@ -261,7 +262,7 @@ export const action = defineActionRunner({
 
     const outputs = marathon.marathonOutputs(report);
     for (const [name, value] of Object.entries(outputs)) setOutput(name as keyof typeof outputs, value);
-    marathon.fillMarathonSummary(summary, report, { strategy: inputs.strategy });
+    marathon.fillMarathonSummary(summary, report, { clusterOrder: inputs['cluster-order'] });
 
     const by = (r: string) => report.clusters.filter((c) => c.result === r).map((c) => c.name);
     switch (report.result) {

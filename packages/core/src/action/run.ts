@@ -111,7 +111,13 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
     for (const [name, decl] of Object.entries(def.spec.inputs))
       if (decl.secret) platform.setSecret(platform.getInput(name));
     platform.checkSetup();
-    const inputs = parseInputs(def.spec.inputs, (n) => platform.getInput(n), { cwd: platform.workspace });
+    const inputs = parseInputs(def.spec.inputs, (n) => platform.getInput(n), {
+      cwd: platform.workspace,
+      onDeprecatedName: (former, current) =>
+        log.warning(
+          `Input '${former}' is deprecated: use '${current}' (same values); '${former}' will be removed.`,
+        ),
+    });
     const ctx: ActionContext<I, O> = {
       inputs,
       platform,

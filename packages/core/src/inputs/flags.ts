@@ -31,7 +31,10 @@ export function parseFlags(argv: readonly string[], spec: ActionSpec): ParsedFla
     if (!arg.startsWith('--')) throw new ConfigurationError(`Unexpected argument '${arg}'; ${usage}.`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq > 0 ? eq : undefined);
-    const decl = spec.inputs[name];
+    // A former name is accepted as itself; parseInputs maps it to the current one (with a warning).
+    const decl =
+      spec.inputs[name] ??
+      Object.values(spec.inputs).find((d) => d.deprecatedName !== undefined && d.deprecatedName === name);
     if (!decl) {
       const hint = didYouMean(name, [...Object.keys(spec.inputs), 'json', 'help'], '--');
       throw new ConfigurationError(

@@ -10,6 +10,8 @@ export type RawInputSource = (name: string) => string | undefined;
 export interface ParseOptions {
   /** Paths are resolved against this (the workspace). */
   cwd?: string;
+  /** An input was given under its former name (`deprecatedName`). */
+  onDeprecatedName?: (former: string, current: string) => void;
 }
 
 /** Show a value in an error message: quoted, shortened, never for secrets. */
@@ -149,7 +151,11 @@ export function parseInputs<I extends Record<string, InputDecl>>(
 ): InputValues<I> {
   const out: Record<string, unknown> = {};
   for (const [name, decl] of Object.entries(inputs)) {
-    const given = source(name);
+    let given = source(name);
+    if ((given === undefined || given.trim() === '') && decl.deprecatedName !== undefined) {
+      given = source(decl.deprecatedName);
+      if (given !== undefined && given.trim() !== '') opts.onDeprecatedName?.(decl.deprecatedName, name);
+    }
     const raw = given !== undefined && given.trim() !== '' ? given : decl.default;
     if (raw === undefined || raw.trim() === '') {
       if (decl.required) throw new InputError(name, `is required; expected ${describeType(decl)}.`);

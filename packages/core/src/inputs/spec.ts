@@ -17,6 +17,12 @@ interface InputBase {
   readonly secret?: boolean;
   /** Shown in `--help` and the README instead of the type, e.g. `user:password`. */
   readonly placeholder?: string;
+  /**
+   * The input's former name, still accepted (as `with:`, `--flag` or `KILN_` variable) with a warning. In
+   * action.yml it is listed with GitHub's `deprecationMessage`, and the default is applied by Kiln, not written
+   * there (the runner would otherwise always give the new name a value).
+   */
+  readonly deprecatedName?: string;
 }
 
 export interface StringInput extends InputBase {

@@ -45,7 +45,8 @@ export interface MarathonDeployOptions {
   auth: MarathonAuth;
   insecure?: boolean;
   app: Pick<RenderedApp, 'id' | 'definition' | 'image'>;
-  strategy: 'sequential' | 'parallel';
+  /** With several clusters: one after the other (stop at the first failure) or all at once. */
+  clusterOrder: 'sequential' | 'parallel';
   /** Per cluster: from submitting to healthy (lock wait included). */
   timeoutMs: number;
   lockTimeoutMs: number;
@@ -118,7 +119,7 @@ export interface MarathonDeployReport {
   cancelled?: string;
 }
 
-/** A sibling cluster failed (parallel strategy): stop waiting and roll back. */
+/** A sibling cluster failed (cluster-order: parallel): stop waiting and roll back. */
 class SiblingFailed extends Error {
   constructor(readonly cluster: string) {
     super(`stopped because ${cluster} failed`);
@@ -736,13 +737,13 @@ export async function deployMarathon(o: MarathonDeployOptions): Promise<Marathon
       firstFailure = failed;
       for (const r of runs) if (r !== failed) r.stop.abort(new SiblingFailed(failed.report.name));
     };
-    if (o.strategy === 'parallel') {
+    if (o.clusterOrder === 'parallel') {
       await Promise.all(runs.map((r) => r.deploy(onFailure)));
     } else {
       for (const r of runs) {
         if (firstFailure) {
           r.report.result = 'skipped';
-          r.report.reason = `not deployed: ${firstFailure.report.name} failed first (strategy: sequential)`;
+          r.report.reason = `not deployed: ${firstFailure.report.name} failed first (cluster-order: sequential)`;
           r.mark(r.report.reason);
           continue;
         }

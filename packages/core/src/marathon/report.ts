@@ -87,12 +87,12 @@ const at = (ms: number): string => `+${formatDuration(ms)}`;
 export function fillMarathonSummary(
   summary: Summary,
   report: MarathonDeployReport,
-  opts: { strategy: string },
+  opts: { clusterOrder: string },
 ): void {
   summary.heading(`Marathon deploy of ${report.appId}: ${ICON[report.result] ?? report.result}`);
   summary.paragraph(
     `Image ${report.image} to ${report.clusters.length} cluster(s)` +
-      (report.clusters.length > 1 ? ` (strategy: ${opts.strategy})` : '') +
+      (report.clusters.length > 1 ? ` (cluster-order: ${opts.clusterOrder})` : '') +
       ` in ${formatDuration(report.durationMs)}.` +
       (report.cancelled ? ` Cancelled by ${report.cancelled}.` : ''),
   );
