@@ -561,7 +561,10 @@ describe('the kiln CLI', () => {
         IMAGE,
         '--json',
       ],
-      { cwd: dir, env: { PATH: process.env.PATH, KILN_MARATHON_URL: s.url, KILN_VARS: 'ENV=qa' } },
+      {
+        cwd: dir,
+        env: { PATH: process.env.PATH, KILN_MARATHON_URL: s.url, KILN_DEPLOY_MARATHON_VARS: 'ENV=qa' },
+      },
     );
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ result: 'deployed', image: `${IMAGE}@${D2}` });

@@ -497,7 +497,7 @@ describe('promote through the kiln CLI', () => {
       CI_REGISTRY: basicReg.host,
       CI_REGISTRY_USER: 'alice',
       CI_REGISTRY_PASSWORD: PASSWORD,
-      KILN_SOURCE: `${basicReg.host}/group/app:latest`,
+      KILN_PROMOTE_SOURCE: `${basicReg.host}/group/app:latest`,
       KILN_EXPECTED_DIGEST: img.manifest.digest,
     };
     const r = await runNode([cli, 'promote', '--tags', '2024.06.1'], { cwd: dir, env });

@@ -188,6 +188,33 @@ describe('the kiln CLI bundle', () => {
     expect(r.stderr).toContain(`✓ ${srv.url}/health: pass (200`);
   });
 
+  test('KILN_* variables do not leak between actions: a bare KILN_TIMEOUT is not read (with a warning), KILN_SMOKE_TEST_TIMEOUT is', async () => {
+    const slow = await startServer({
+      '/slow': (_q, res) => {
+        setTimeout(() => res.writeHead(200).end('ok'), 300);
+      },
+    });
+    try {
+      // KILN_TIMEOUT=10ms, meant for another action, would fail this check; it is not read.
+      const bare = await runNode([cli, 'smoke-test', '--json'], {
+        env: env({ KILN_URL: `${slow.url}/slow`, KILN_TIMEOUT: '10ms', KILN_DEADLINE: '5s' }),
+      });
+      expect(JSON.parse(bare.stdout).verdict).toBe('pass');
+      expect(bare.stderr).toContain(
+        "KILN_TIMEOUT is not read by smoke-test: 'timeout' means different things in different actions; set KILN_SMOKE_TEST_TIMEOUT for this one.",
+      );
+      const scoped = await runNode([cli, 'smoke-test', '--json'], {
+        env: env({ KILN_URL: `${slow.url}/slow`, KILN_SMOKE_TEST_TIMEOUT: '50ms', KILN_DEADLINE: '1s' }),
+      });
+      expect(JSON.parse(scoped.stdout).verdict).toBe('error');
+      const help = await runNode([cli, 'smoke-test', '--help'], { env: env({}) });
+      expect(help.stdout).toContain('env: KILN_SMOKE_TEST_TIMEOUT\n');
+      expect(help.stdout).toContain('env: KILN_URL (or KILN_SMOKE_TEST_URL)\n');
+    } finally {
+      await slow.close();
+    }
+  });
+
   test('a flag overrides the KILN_* variable', async () => {
     const r = await runNode([cli, 'smoke-test', '--url', `${srv.url}/health`, '--json'], {
       env: env({ KILN_URL: `${srv.url}/missing`, KILN_DEADLINE: '1s' }),

@@ -22,7 +22,8 @@ export async function usage(): Promise<string> {
     'Actions:',
     ...actions.map((a) => `  ${a.spec.name.padEnd(width)}  ${a.spec.description}`),
     '',
-    'Inputs are also read from KILN_<INPUT_NAME> environment variables. On GitLab CI (GITLAB_CI=true)',
+    'Inputs are also read from KILN_<ACTION>_<INPUT> (or, where unambiguous, KILN_<INPUT>) environment',
+    "variables: see 'kiln <action> --help'. On GitLab CI (GITLAB_CI=true)",
     'outputs are written to a dotenv file (KILN_DOTENV, default kiln.env) for artifacts:reports:dotenv.',
   ].join('\n');
 }

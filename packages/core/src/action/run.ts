@@ -82,7 +82,14 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
       process.stdout.write(actionHelp(def.spec as unknown as ActionSpec) + '\n');
       return 0;
     }
-    platform = await createPlatform({ env, flags: parsed.flags, json, kind: opts.kind, cwd: opts.cwd });
+    platform = await createPlatform({
+      env,
+      flags: parsed.flags,
+      json,
+      kind: opts.kind,
+      cwd: opts.cwd,
+      action: def.spec.name,
+    });
   } catch (e) {
     process.stderr.write(`error: ${errorMessage(e)}\n`);
     return 1;

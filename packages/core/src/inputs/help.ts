@@ -1,4 +1,4 @@
-import { kilnEnvName } from '../platform/base.js';
+import { kilnEnvNames } from '../platform/base.js';
 import { describeType, type ActionSpec } from './spec.js';
 
 function wrap(text: string, width: number, indent: string): string {
@@ -20,7 +20,7 @@ export function actionHelp(spec: ActionSpec): string {
   const out: string[] = [];
   out.push(`kiln ${spec.name}: ${spec.description}`, '');
   out.push(`Usage: kiln ${spec.name} [--input value ...] [--json]`, '');
-  out.push('Inputs (each also read from the KILN_<NAME> environment variable):');
+  out.push('Inputs (each also read from the environment variable shown):');
   for (const [name, d] of Object.entries(spec.inputs)) {
     const flag = d.type === 'boolean' ? `--${name}[=true|false]` : `--${name} <${describeType(d)}>`;
     const tags = [
@@ -32,7 +32,8 @@ export function actionHelp(spec: ActionSpec): string {
       .join(', ');
     out.push(`  ${flag}`);
     out.push(`      ${wrap(d.description + (tags ? ` (${tags})` : ''), 90, '      ')}`);
-    out.push(`      env: ${kilnEnvName(name)}`);
+    const [scoped, bare] = kilnEnvNames(name, spec.name);
+    out.push(`      env: ${bare ? `${bare} (or ${scoped})` : scoped}`);
   }
   out.push('', 'Outputs:');
   const width = Math.max(...Object.keys(spec.outputs).map((k) => k.length));

@@ -23,6 +23,12 @@ interface InputBase {
    * there (the runner would otherwise always give the new name a value).
    */
   readonly deprecatedName?: string;
+  /**
+   * Its bare `KILN_<INPUT>` variable is meant for every action that has this input (registry credentials), even
+   * where the declarations differ in wording. Otherwise a name that several actions declare differently is read
+   * only as `KILN_<ACTION>_<INPUT>` (see inputs/scoped-env.ts).
+   */
+  readonly sharedEnv?: boolean;
 }
 
 export interface StringInput extends InputBase {

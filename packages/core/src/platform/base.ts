@@ -1,12 +1,15 @@
 import { existsSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors.js';
+import { SCOPED_ENV_INPUTS } from '../inputs/scoped-env.js';
 import { Redactor } from './redact.js';
 import type { CiContext, Logger, Platform, PlatformKind } from './types.js';
 import type { Summary } from './summary.js';
 
 export interface PlatformOptions {
   env?: NodeJS.ProcessEnv;
+  /** The action being run: its inputs are also read from `KILN_<ACTION>_<INPUT>`. */
+  action?: string;
   /** Flags given on the command line (`--name value`), already split per input name. */
   flags?: ReadonlyMap<string, readonly string[]>;
   /** Terminal: print outputs as one JSON object on stdout (logs go to stderr). */
@@ -15,9 +18,15 @@ export interface PlatformOptions {
   redactor?: Redactor;
 }
 
-/** `deploy-target` → `KILN_DEPLOY_TARGET`. */
-export function kilnEnvName(input: string): string {
-  return `KILN_${input.replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+/** `deploy-target` → `KILN_DEPLOY_TARGET`; with an action, `KILN_SMOKE_TEST_TIMEOUT`. */
+export function kilnEnvName(input: string, action?: string): string {
+  return `KILN_${(action ? `${action}-${input}` : input).replace(/[^A-Za-z0-9]/g, '_').toUpperCase()}`;
+}
+
+/** The variables an input is read from, most specific first (inputs/scoped-env.ts says which are scoped only). */
+export function kilnEnvNames(input: string, action?: string): string[] {
+  const scoped = action ? [kilnEnvName(input, action)] : [];
+  return SCOPED_ENV_INPUTS.has(input) && action ? scoped : [...scoped, kilnEnvName(input)];
 }
 
 export function isTruthy(v: string | undefined): boolean {
@@ -33,20 +42,43 @@ export abstract class BasePlatform implements Platform {
   readonly workspace: string;
   protected readonly flags: ReadonlyMap<string, readonly string[]>;
   protected readonly state = new Map<string, string>();
+  protected readonly action: string | undefined;
 
   constructor(opts: PlatformOptions) {
     this.env = opts.env ?? process.env;
     this.redactor = opts.redactor ?? new Redactor();
     this.flags = opts.flags ?? new Map();
     this.workspace = opts.cwd ?? process.cwd();
+    this.action = opts.action;
   }
 
-  /** GitLab and terminal: `--name value` flags first, then `KILN_<NAME>` variables. */
+  /**
+   * GitLab and terminal: `--name value` flags first, then `KILN_<ACTION>_<NAME>`, then `KILN_<NAME>` — except for
+   * names several actions use with different meanings (`timeout`, `vars`, …), where a bare `KILN_TIMEOUT` meant for
+   * one action would leak into another: those are read only scoped, and a bare one gets a warning.
+   */
   getInput(name: string): string | undefined {
     const flag = this.flags.get(name);
     if (flag && flag.length > 0) return flag.join('\n');
-    return this.env[kilnEnvName(name)];
+    for (const variable of kilnEnvNames(name, this.action)) {
+      const v = this.env[variable];
+      if (v !== undefined) return v;
+    }
+    const bare = kilnEnvName(name);
+    if (
+      this.action &&
+      SCOPED_ENV_INPUTS.has(name) &&
+      this.env[bare] !== undefined &&
+      !this.warnedBare.has(bare)
+    ) {
+      this.warnedBare.add(bare);
+      this.log.warning(
+        `${bare} is not read by ${this.action}: '${name}' means different things in different actions; set ${kilnEnvName(name, this.action)} for this one.`,
+      );
+    }
+    return undefined;
   }
+  private readonly warnedBare = new Set<string>();
 
   setSecret(value: string | undefined): void {
     this.redactor.add(value);

@@ -28,24 +28,29 @@ import { formatBytes } from './progress.js';
 export function registryInputs(dest: 'destination' | 'target') {
   return {
     username: {
+      sharedEnv: true,
       type: 'string',
       description: `User for the ${dest} registries (with \`password\`). With ${dest}s on several registries it applies to each one without a \`registry-auth\` entry.`,
     },
     password: {
+      sharedEnv: true,
       type: 'string',
       secret: true,
       description: `Password or token for the ${dest} registries (masked). ECR, GHCR and Harbor robot accounts take a token here.`,
     },
     'source-username': {
+      sharedEnv: true,
       type: 'string',
       description: `User for the source registry, when it needs other credentials than the ${dest}s.`,
     },
     'source-password': {
+      sharedEnv: true,
       type: 'string',
       secret: true,
       description: 'Password or token for the source registry (masked).',
     },
     'registry-auth': {
+      sharedEnv: true,
       type: 'map',
       secret: true,
       placeholder: 'host=user:password',
@@ -53,11 +58,13 @@ export function registryInputs(dest: 'destination' | 'target') {
         'Credentials per registry, one `host=user:password` per line (e.g. `ghcr.io=bot:<token>`). They win over every other source for that host. Masked.',
     },
     'docker-config': {
+      sharedEnv: true,
       type: 'path',
       description:
         'Directory holding a docker `config.json` (`auths`, `credHelpers`, `credsStore`). Default: `$DOCKER_CONFIG` or `~/.docker`.',
     },
     'insecure-registries': {
+      sharedEnv: true,
       type: 'list',
       placeholder: 'host[:port] list',
       description:
