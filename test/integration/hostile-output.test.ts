@@ -248,58 +248,36 @@ describe('deploy-marathon: a Marathon whose messages carry commands, escapes and
     expect(forgedCommands(gh.stdout)).toEqual([]);
     expect(terminalEscapes(gh.stdout + gh.stderr)).toEqual([]);
 
-    const dir = files();
-    const gl = await runNode(
-      [
-        cli,
-        'deploy-marathon',
-        '--marathon-url',
-        s.url,
-        '--app-definition',
-        'deploy/app.json',
-        '--marathon-user',
-        'ci',
-        '--timeout',
-        '5s',
-      ],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          NO_COLOR: '1',
-          GITLAB_CI: 'true',
-          CI_PROJECT_DIR: dir,
-          KILN_MARATHON_PASSWORD: PASSWORD,
+    // The CLI: as a GitLab job, and in a terminal with a summary file asked for; the password from a variable.
+    const viaCli = (dir: string, env: Record<string, string>) =>
+      runNode(
+        [
+          cli,
+          'deploy-marathon',
+          '--marathon-url',
+          s.url,
+          '--app-definition',
+          'deploy/app.json',
+          '--marathon-user',
+          'ci',
+        ],
+        {
+          cwd: dir,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            NO_COLOR: '1',
+            KILN_MARATHON_PASSWORD: PASSWORD,
+            ...env,
+          },
         },
-      },
-    );
+      );
+    const dir = files();
+    const gl = await viaCli(dir, { GITLAB_CI: 'true', CI_PROJECT_DIR: dir });
     expect(gl.exitCode).toBe(1);
     expect(terminalEscapes(gl.stdout + gl.stderr)).toEqual([]);
-    // And in a terminal, with a summary file asked for.
     const tdir = files();
-    const term = await runNode(
-      [
-        cli,
-        'deploy-marathon',
-        '--marathon-url',
-        s.url,
-        '--app-definition',
-        'deploy/app.json',
-        '--marathon-user',
-        'ci',
-      ],
-      {
-        cwd: tdir,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          NO_COLOR: '1',
-          KILN_MARATHON_PASSWORD: PASSWORD,
-          KILN_SUMMARY_FILE: 'summary.md',
-        },
-      },
-    );
+    const term = await viaCli(tdir, { KILN_SUMMARY_FILE: 'summary.md' });
     expect(term.exitCode).toBe(1);
     expect(terminalEscapes(term.stdout + term.stderr)).toEqual([]);
     expect(readFileSync(join(tdir, 'summary.md'), 'utf8')).toContain('rejected credentials ci:\\*\\*\\*');
