@@ -15,7 +15,8 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
-import { abortReason, sleep } from '../util/sleep.js';
+import { formatSize } from '../util/bytes.js';
+import { abortReason, sleep, timerDelay } from '../util/sleep.js';
 import { USER_AGENT } from '../version.js';
 import { proxyFor } from './proxy.js';
 
@@ -84,7 +85,8 @@ export interface HttpResponse {
   header(name: string): string | undefined;
   text(): Promise<string>;
   json<T = unknown>(): Promise<T>;
-  buffer(): Promise<Buffer>;
+  /** The body; with `truncateAt`, only its first bytes (the rest is not read; no error). */
+  buffer(opts?: { truncateAt?: number }): Promise<Buffer>;
   /** Discard the body (needed before the connection can be reused). */
   dump(): Promise<void>;
 }
@@ -630,10 +632,7 @@ class DeadlineGuard {
     outer: AbortSignal | undefined,
   ) {
     this.signal = outer ? AbortSignal.any([outer, this.abort.signal]) : this.abort.signal;
-    this.timer = setTimeout(
-      () => this.abort.abort(new Error('deadline')),
-      Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS),
-    );
+    this.timer = setTimeout(() => this.abort.abort(new Error('deadline')), timerDelay(at - Date.now()));
     this.timer.unref();
   }
   get passed(): boolean {
@@ -652,38 +651,41 @@ class DeadlineGuard {
   }
 }
 
-/** Node's timers overflow past 2^31−1 ms (24.8 days): longer waits are clamped. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
+/**
+ * The body, up to `limit` bytes: past it an error naming the URL, or, with `truncate`, just the first `limit`
+ * bytes (the rest is not read). A body cut at the deadline fails with the deadline's error.
+ */
 async function readAll(
   body: Readable,
   url: string,
   o: { limit: number; pastDeadline: () => HttpError | undefined },
+  truncate = false,
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > o.limit) {
+      const b = chunk as Buffer;
+      if (size + b.length > o.limit) {
         body.destroy();
+        if (truncate) {
+          chunks.push(b.subarray(0, o.limit - size));
+          break;
+        }
         throw new HttpError(
-          `${redactUrl(new URL(url))}: the answer is larger than ${formatBytes(o.limit)}; stopped reading`,
+          `${redactUrl(new URL(url))}: the answer is larger than ${formatSize(o.limit)}; stopped reading`,
           url,
           'KILN_BODY_TOO_LARGE',
           1,
         );
       }
-      chunks.push(chunk as Buffer);
+      size += b.length;
+      chunks.push(b);
     }
   } catch (e) {
     throw o.pastDeadline() ?? e;
   }
   return Buffer.concat(chunks);
-}
-
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${Math.round(n / (1024 * 1024))} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
 /** Bodies larger than this are not drained to keep the connection: the connection is closed instead. */
@@ -715,7 +717,10 @@ function wrap(
     header: (name) => headerValue(headers, name),
     text: async () => (await readAll(res, url, read)).toString('utf8'),
     json: async <T>() => JSON.parse((await readAll(res, url, read)).toString('utf8')) as T,
-    buffer: () => readAll(res, url, read),
+    buffer: (o) =>
+      o?.truncateAt === undefined
+        ? readAll(res, url, read)
+        : readAll(res, url, { ...read, limit: o.truncateAt }, true),
     dump: async () => {
       if (res.complete || res.destroyed) return;
       const length = Number(res.headers['content-length'] ?? NaN);

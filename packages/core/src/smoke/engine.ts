@@ -110,26 +110,6 @@ export interface SmokeRunOptions {
 
 const BODY_LIMIT = 10 * 1024 * 1024;
 
-/** The first `limit` bytes of a body; the rest is not read (an endless body is cut, not buffered). */
-async function readAtMost(
-  body: AsyncIterable<unknown> & { destroy(): void },
-  limit: number,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const b = chunk as Buffer;
-    if (size + b.length >= limit) {
-      chunks.push(b.subarray(0, limit - size));
-      body.destroy();
-      break;
-    }
-    chunks.push(b);
-    size += b.length;
-  }
-  return Buffer.concat(chunks);
-}
-
 function excerpt(text: string, max = 300): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
@@ -341,7 +321,7 @@ async function httpAttempt(
       deadline: Date.now() + spec.timeoutMs,
       env: ctx.opts.env,
     });
-    const text = (await readAtMost(res.body, BODY_LIMIT)).toString('utf8');
+    const text = (await res.buffer({ truncateAt: BODY_LIMIT })).toString('utf8');
     const durationMs = performance.now() - started;
     const reasons = await assertHttp(
       renderExpect(expect, ctx, check.where),

@@ -6,6 +6,7 @@
  *   predictable path (`$TMPDIR/kiln-…`) a planted link would otherwise redirect the write.
  * Errors are {@link FileError}s with one line naming the file and what is wrong; callers name the input.
  */
+import { formatSize } from './bytes.js';
 import { closeSync, constants, fstatSync, openSync, readSync, writeSync, ftruncateSync } from 'node:fs';
 
 export class FileError extends Error {
@@ -16,12 +17,6 @@ export class FileError extends Error {
   ) {
     super(message);
   }
-}
-
-function sizeText(n: number): string {
-  return n >= 1024 * 1024
-    ? `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) ? 1 : 0)} MiB`
-    : `${Math.ceil(n / 1024)} KiB`;
 }
 
 function describe(code: string | undefined, e: unknown): string {
@@ -55,20 +50,23 @@ export function readTextFile(path: string, limit: number): string {
     if (!st.isFile())
       throw new FileError('is not a regular file (a device, a pipe or a socket); expected a file', 'ENOTREG');
     if (st.size > limit)
-      throw new FileError(`is ${sizeText(st.size)}, more than the ${sizeText(limit)} Kiln reads`, 'EFBIG');
+      throw new FileError(
+        `is ${formatSize(st.size)}, more than the ${formatSize(limit)} Kiln reads`,
+        'EFBIG',
+      );
     const buf = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(st.size + 1, 64 * 1024)));
     let total = 0;
     for (;;) {
       if (total === buf.length) {
         if (total > limit)
-          throw new FileError(`grew past the ${sizeText(limit)} Kiln reads while it was read`, 'EFBIG');
+          throw new FileError(`grew past the ${formatSize(limit)} Kiln reads while it was read`, 'EFBIG');
         break;
       }
       const n = readSync(fd, buf, total, buf.length - total, null);
       if (n === 0) break;
       total += n;
     }
-    if (total > limit) throw new FileError(`is more than the ${sizeText(limit)} Kiln reads`, 'EFBIG');
+    if (total > limit) throw new FileError(`is more than the ${formatSize(limit)} Kiln reads`, 'EFBIG');
     return buf.subarray(0, total).toString('utf8');
   } finally {
     closeSync(fd);
