@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDotenv } from '../../packages/core/src/platform/gitlab.js';
-import { jsonEqual, parseJson, type JsonObject } from '../../packages/core/src/marathon/json.js';
+import { jsonEqual, parseJson, type JsonObject } from '../../packages/core/src/util/json.js';
 import { listFiles, node24, repoRoot, runAction, hostNode } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 import { startMarathonSim, type MarathonSim, type MarathonSimOptions } from '../sim/marathon/server.js';

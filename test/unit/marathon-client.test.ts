@@ -18,7 +18,7 @@ import {
   MarathonError,
   type MarathonEvent,
 } from '../../packages/core/src/marathon/client.js';
-import { parseJson, type JsonObject } from '../../packages/core/src/marathon/json.js';
+import { parseJson, type JsonObject } from '../../packages/core/src/util/json.js';
 import { startMarathonSim, type MarathonSim, type MarathonSimOptions } from '../sim/marathon/server.js';
 
 const quiet = quietLogger;

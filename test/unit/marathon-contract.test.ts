@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { closeHttpPools } from '../../packages/core/src/http/http.js';
 import { quietLogger } from '../harness/logger.js';
 import { MarathonClient, type MarathonEvent } from '../../packages/core/src/marathon/client.js';
-import type { JsonObject } from '../../packages/core/src/marathon/json.js';
+import type { JsonObject } from '../../packages/core/src/util/json.js';
 import { repoRoot } from '../harness/runner.js';
 import { startMarathonSim, type MarathonSim } from '../sim/marathon/server.js';
 

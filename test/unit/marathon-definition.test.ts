@@ -21,12 +21,12 @@ import {
   stringifyJson,
   type JsonObject,
   type JsonValue,
-} from '../../packages/core/src/marathon/json.js';
+} from '../../packages/core/src/util/json.js';
 import {
   marathonAuthFromInputs,
   parseMarathonClusters,
   readAppDefinitionFile,
-} from '../../packages/core/src/marathon/inputs.js';
+} from '../../packages/core/src/action/marathon.js';
 import { repoRoot } from '../harness/runner.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;

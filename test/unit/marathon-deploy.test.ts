@@ -11,7 +11,7 @@ import { closeHttpPools } from '../../packages/core/src/http/http.js';
 import type { Logger } from '../../packages/core/src/platform/types.js';
 import { deployMarathon, type MarathonDeployOptions } from '../../packages/core/src/marathon/deploy.js';
 import { loadAppDefinition, renderAppDefinition } from '../../packages/core/src/marathon/definition.js';
-import type { JsonObject } from '../../packages/core/src/marathon/json.js';
+import type { JsonObject } from '../../packages/core/src/util/json.js';
 import { closedPort } from '../harness/http-fixture.js';
 import { repoRoot } from '../harness/runner.js';
 import { startMarathonSim, type MarathonSim, type MarathonSimOptions } from '../sim/marathon/server.js';

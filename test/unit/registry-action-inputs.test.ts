@@ -11,7 +11,7 @@ import {
   expandDestinations,
   explicitCredentials,
   parseTags,
-} from '../../packages/core/src/registry/action-support.js';
+} from '../../packages/core/src/action/registry.js';
 import { formatReference } from '../../packages/core/src/image/reference.js';
 
 const ws = mkdtempSync(join(tmpdir(), 'kiln-push-inputs-'));

@@ -4,7 +4,15 @@
  * The declaration below is the single source of the action's inputs and outputs; the logic is in
  * @kiln/core's `marathon` namespace.
  */
-import { defineAction, defineActionRunner, formatDuration, marathon } from '@kiln/core';
+import {
+  defineAction,
+  defineActionRunner,
+  deployInputs,
+  formatDuration,
+  marathon,
+  marathonAction,
+  releaseLabels,
+} from '@kiln/core';
 
 export const spec = defineAction({
   name: 'deploy-marathon',
@@ -13,6 +21,18 @@ export const spec = defineAction({
     'Deploy an image pinned by digest to Marathon from a per-environment app definition; wait until healthy, fail fast, roll back.',
   branding: { icon: 'upload-cloud', color: 'orange' },
   inputs: {
+    ...deployInputs({
+      file: 'the app definition',
+      imageField: "the file's `container.docker.image`",
+      labelsField: "the app's `labels`",
+      varsWhere: "the file's `args`",
+      forcePull: '`forcePullImage: true`',
+      timeout: 'Per cluster: from submitting (waiting for a lock included) until the new version is healthy.',
+      rollback: 'every changed cluster',
+      rollbackScope: 'Per cluster',
+      dryRun:
+        'Render, validate and show the diff against what Marathon stores now (both normalized as Marathon 1.10 does); submit nothing.',
+    }),
     'marathon-url': {
       type: 'list',
       required: true,
@@ -25,21 +45,6 @@ export const spec = defineAction({
       required: true,
       description:
         'The app definition JSON file, e.g. `deploy/qa-deploy.json` (may live in another checkout). Every field is kept as written.',
-    },
-    image: {
-      type: 'string',
-      description:
-        "Image to deploy, replacing the file's `container.docker.image`. Deployed as `repository@sha256:…` when a digest is known.",
-    },
-    digest: {
-      type: 'string',
-      placeholder: 'sha256:…',
-      description: "Digest that pins the image (`image`, or the file's), e.g. a push step's `digest` output.",
-    },
-    'allow-mutable-tag': {
-      type: 'boolean',
-      default: 'false',
-      description: 'Allow deploying an image without a digest (a moving tag). Forces `forcePullImage: true`.',
     },
     'force-pull-image': {
       type: 'boolean',
@@ -60,20 +65,6 @@ export const spec = defineAction({
       description:
         "Environment variables merged into the app's `env`, one `NAME=value` per line (given ones win).",
     },
-    labels: {
-      type: 'map',
-      description:
-        "Labels merged into the app's `labels`, one `KEY=value` per line. Kiln adds KILN_RELEASE_ID, KILN_COMMIT and KILN_RUN_URL (not compared: a rerun that differs only in them is `unchanged`).",
-    },
-    vars: {
-      type: 'map',
-      description:
-        "Template variables for `args`, one `NAME=value` per line: `${NAME}` in the file's args is replaced (e.g. `--spring.profiles.active=${ENV}`).",
-    },
-    'release-id': {
-      type: 'string',
-      description: 'Release id recorded as the KILN_RELEASE_ID label (a timestamp or build number).',
-    },
     'cluster-order': {
       type: 'enum',
       deprecatedName: 'strategy',
@@ -81,13 +72,6 @@ export const spec = defineAction({
       default: 'sequential',
       description:
         'With several clusters: `sequential` stops at the first failure; `parallel` deploys all at once. On failure every cluster changed is rolled back (with `rollback: auto`).',
-    },
-    timeout: {
-      type: 'duration',
-      default: '10m',
-      min: 1,
-      description:
-        'Per cluster: from submitting (waiting for a lock included) until the new version is healthy.',
     },
     'lock-timeout': {
       type: 'duration',
@@ -108,25 +92,6 @@ export const spec = defineAction({
       default: '3',
       description:
         'Declare a crash loop after this many failed or unhealthy-killed tasks of the new version.',
-    },
-    rollback: {
-      type: 'enum',
-      values: ['auto', 'none'],
-      default: 'auto',
-      description:
-        '`auto`: on failure return every changed cluster to its previous version. `none`: leave it as is.',
-    },
-    'rollback-timeout': {
-      type: 'duration',
-      default: '5m',
-      min: 1,
-      description: 'Per cluster: how long the rollback may take to become healthy.',
-    },
-    'dry-run': {
-      type: 'boolean',
-      default: 'false',
-      description:
-        'Render, validate and show the diff against what Marathon stores now (both normalized as Marathon 1.10 does); submit nothing.',
     },
     'rendered-file': {
       type: 'path',
@@ -201,8 +166,8 @@ export const action = defineActionRunner({
   spec,
   async main({ inputs, log, signal, summary, setOutput, platform }) {
     // Edge validation: everything is checked before any request.
-    const clusters = marathon.parseMarathonClusters(inputs['marathon-url']);
-    const auth = marathon.marathonAuthFromInputs({
+    const clusters = marathonAction.parseMarathonClusters(inputs['marathon-url']);
+    const auth = marathonAction.marathonAuthFromInputs({
       user: inputs['marathon-user'],
       password: inputs['marathon-password'],
       token: inputs['marathon-token'],
@@ -210,7 +175,7 @@ export const action = defineActionRunner({
       serviceAccountKey: inputs['service-account-key'],
       loginUrl: inputs['login-url'],
     });
-    const file = marathon.readAppDefinitionFile(inputs['app-definition'], platform.workspace);
+    const file = marathonAction.readAppDefinitionFile(inputs['app-definition'], platform.workspace);
     for (const w of file.warnings) log.warning(w);
     const rendered = marathon.renderAppDefinition(file.definition, {
       source: file.source,
@@ -223,7 +188,7 @@ export const action = defineActionRunner({
       env: inputs.env,
       labels: inputs.labels,
       vars: inputs.vars,
-      kilnLabels: marathon.kilnLabels(platform.ci(), inputs['release-id']),
+      kilnLabels: releaseLabels(platform.ci(), inputs['release-id']),
     });
     for (const w of rendered.warnings) log.warning(w);
     for (const n of rendered.notes) log.info(n);
@@ -231,8 +196,8 @@ export const action = defineActionRunner({
 
     const renderedFile =
       inputs['rendered-file'] ??
-      marathon.defaultRenderedPath(platform.kind, platform.env, platform.workspace, rendered.id);
-    marathon.writeRenderedDefinition(renderedFile, rendered);
+      marathonAction.defaultRenderedPath(platform.kind, platform.env, platform.workspace, rendered.id);
+    marathonAction.writeRenderedDefinition(renderedFile, rendered);
     setOutput('rendered-file', renderedFile);
     setOutput('image', rendered.image);
     log.info(
@@ -260,9 +225,9 @@ export const action = defineActionRunner({
       env: platform.env,
     });
 
-    const outputs = marathon.marathonOutputs(report);
+    const outputs = marathonAction.marathonOutputs(report);
     for (const [name, value] of Object.entries(outputs)) setOutput(name as keyof typeof outputs, value);
-    marathon.fillMarathonSummary(summary, report, { clusterOrder: inputs['cluster-order'] });
+    marathonAction.fillMarathonSummary(summary, report, { clusterOrder: inputs['cluster-order'] });
 
     const by = (r: string) => report.clusters.filter((c) => c.result === r).map((c) => c.name);
     switch (report.result) {

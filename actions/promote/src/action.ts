@@ -8,28 +8,14 @@ import {
   copyImage,
   defineAction,
   defineActionRunner,
-  errorMessage,
   formatReference,
   InputError,
   isDigest,
   parseImageReference,
   repositoryName,
-  type CopyResult,
   registryAction,
 } from '@kiln/core';
-const {
-  createRegistryClient,
-  Deadline,
-  expandDestinations,
-  fillCopySummary,
-  overallResult,
-  parseTags,
-  pinnedImages,
-  registryInputs,
-  resultsJson,
-  userFacingError,
-  verdictLine,
-} = registryAction;
+const { expandDestinations, parseTags, registryInputs } = registryAction;
 
 export const spec = defineAction({
   name: 'promote',
@@ -142,44 +128,29 @@ export const action = defineActionRunner({
     );
     const dryRun = inputs['dry-run'];
 
-    // The timer is unref'd: an early throw below leaves nothing running.
-    const deadline = new Deadline(signal, inputs.timeout);
-    const client = createRegistryClient(
-      inputs,
-      { platform, log, signal: deadline.signal, deadline: deadline.at },
-      { source: source.registry, destinations: dsts.map((d) => d.registry) },
-    );
-    let result: CopyResult;
-    try {
-      log.info(
-        `${dryRun ? 'Dry run: planning the promotion of' : 'Promoting'} ${formatReference(source)}${expected ? ` (expected ${expected})` : ''} to ${dsts.map(formatReference).join(', ')}.`,
-      );
-      result = await copyImage(source, dsts, {
-        client,
-        expectedDigest: expected,
-        allowOverwrite: inputs['allow-overwrite'],
-        dryRun,
+    const result = await registryAction.runCopy(
+      { platform, log, signal, summary, setOutput },
+      {
+        action: 'promote',
+        inputs,
+        registries: { source: source.registry, destinations: dsts.map((d) => d.registry) },
         referrers: inputs.referrers,
-        signal: deadline.signal,
-      });
-    } catch (e) {
-      const err = userFacingError(e, deadline);
-      summary.heading('promote: ❌ failed').paragraph(errorMessage(err));
-      throw err;
-    } finally {
-      deadline.dispose();
-    }
-
-    setOutput('digest', result.source.digest);
-    setOutput('platforms', result.source.platforms.join(','));
-    setOutput('result', overallResult(result, dryRun));
-    setOutput('results', resultsJson(result));
-    if (!dryRun) {
-      setOutput('promoted', result.destinations.map((d) => d.ref).join('\n'));
-      setOutput('image', pinnedImages(result).join('\n'));
-    }
-    fillCopySummary(summary, 'promote', result, { dryRun, referrers: inputs.referrers });
-    log.info(verdictLine('promote', result, dryRun));
+        copy: (client, deadlineSignal) => {
+          log.info(
+            `${dryRun ? 'Dry run: planning the promotion of' : 'Promoting'} ${formatReference(source)}${expected ? ` (expected ${expected})` : ''} to ${dsts.map(formatReference).join(', ')}.`,
+          );
+          return copyImage(source, dsts, {
+            client,
+            expectedDigest: expected,
+            allowOverwrite: inputs['allow-overwrite'],
+            dryRun,
+            referrers: inputs.referrers,
+            signal: deadlineSignal,
+          });
+        },
+      },
+    );
+    if (!dryRun) setOutput('promoted', result.destinations.map((d) => d.ref).join('\n'));
     return 0;
   },
 });

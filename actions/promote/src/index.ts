@@ -1,7 +1,5 @@
 // GitHub Actions entry point (bundled to dist/promote/index.js).
-import { closeHttpPools, runAction } from '@kiln/core';
+import { runMain } from '@kiln/core';
 import { action } from './action.js';
 
-await runAction(action, { argv: process.argv.slice(2) });
-// Kept-alive connections are done with: close them rather than wait for the servers to.
-await closeHttpPools();
+await runMain(action);

@@ -19,26 +19,12 @@ import {
   parseImageSourceSpec,
   pushImage,
   registrySource,
-  type CopyResult,
   type ImageContentSource,
   type ImageReference,
   type ImageSource,
   registryAction,
 } from '@kiln/core';
-const {
-  createRegistryClient,
-  Deadline,
-  expandDestinations,
-  fillCopySummary,
-  overallResult,
-  parseTags,
-  pinnedImages,
-  registryInputs,
-  resultsJson,
-  taggedRefs,
-  userFacingError,
-  verdictLine,
-} = registryAction;
+const { expandDestinations, parseTags, registryInputs } = registryAction;
 
 export const spec = defineAction({
   name: 'push-registry',
@@ -179,62 +165,47 @@ export const action = defineActionRunner({
       log.warning('source-username/source-password are not used: the source is a local image.');
     const dryRun = inputs['dry-run'];
 
-    // The timer is unref'd: an early throw below leaves nothing running.
-    const deadline = new Deadline(signal, inputs.timeout);
-    const client = createRegistryClient(
-      inputs,
-      { platform, log, signal: deadline.signal, deadline: deadline.at },
+    let image: ImageSource | undefined;
+    const result = await registryAction.runCopy(
+      { platform, log, signal, summary, setOutput },
       {
-        source: source.kind === 'registry' ? source.ref.registry : undefined,
-        destinations: dsts.map((d) => d.registry),
+        action: 'push-registry',
+        inputs,
+        registries: {
+          source: source.kind === 'registry' ? source.ref.registry : undefined,
+          destinations: dsts.map((d) => d.registry),
+        },
+        copy: async (client, deadlineSignal) => {
+          let content: ImageContentSource;
+          if (source.kind === 'registry') content = registrySource(client, source.ref);
+          else {
+            try {
+              image = await openImageSource(source.spec, { logger: log });
+            } catch (e) {
+              throw e instanceof ConfigurationError ? new InputError('source', e.message) : e;
+            }
+            content = localImageSource(image);
+          }
+          log.info(
+            `${dryRun ? 'Dry run: planning the push of' : 'Pushing'} ${content.display} to ${dsts.map(formatReference).join(', ')}.`,
+          );
+          return pushImage(content, dsts, {
+            client,
+            allowOverwrite: inputs['allow-overwrite'],
+            dryRun,
+            signal: deadlineSignal,
+          });
+        },
+        close: async () => {
+          await image?.close();
+        },
       },
     );
-    let image: ImageSource | undefined;
-    let content: ImageContentSource;
-    if (source.kind === 'registry') content = registrySource(client, source.ref);
-    else {
-      try {
-        image = await openImageSource(source.spec, { logger: log });
-      } catch (e) {
-        deadline.dispose();
-        throw e instanceof ConfigurationError ? new InputError('source', e.message) : e;
-      }
-      content = localImageSource(image);
-    }
-    let result: CopyResult;
-    try {
-      log.info(
-        `${dryRun ? 'Dry run: planning the push of' : 'Pushing'} ${content.display} to ${dsts.map(formatReference).join(', ')}.`,
-      );
-      result = await pushImage(content, dsts, {
-        client,
-        allowOverwrite: inputs['allow-overwrite'],
-        dryRun,
-        signal: deadline.signal,
-      });
-    } catch (e) {
-      const err = userFacingError(e, deadline);
-      summary.heading('push-registry: ❌ failed').paragraph(errorMessage(err));
-      throw err;
-    } finally {
-      deadline.dispose();
-      await image?.close();
-    }
-
-    setOutput('digest', result.source.digest);
-    setOutput('platforms', result.source.platforms.join(','));
-    setOutput('result', overallResult(result, dryRun));
     setOutput(
       'bytes-uploaded',
       result.destinations.reduce((n, d) => n + d.bytesUploaded, 0),
     );
-    setOutput('results', resultsJson(result));
-    if (!dryRun) {
-      setOutput('image', pinnedImages(result).join('\n'));
-      setOutput('tags', taggedRefs(result).join('\n'));
-    }
-    fillCopySummary(summary, 'push-registry', result, { dryRun });
-    log.info(verdictLine('push-registry', result, dryRun));
+    if (!dryRun) setOutput('tags', registryAction.taggedRefs(result).join('\n'));
     return 0;
   },
 });

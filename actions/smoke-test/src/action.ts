@@ -3,22 +3,18 @@
  * deadline, and reported as pass / fail / error with a JSON report, a JUnit file and a summary.
  * The declaration below is the single source of the action's inputs and outputs.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import {
   defineAction,
   defineActionRunner,
-  fillSummary,
   formatDuration,
   headerProblem,
   InputError,
-  jsonReport,
-  junitReport,
-  KILN_VERSION,
   loadPlan,
   parseStatusExpectation,
+  publishSmokeResult,
   runPlan,
-  terminalTable,
   urlPlan,
   type PlanDefaults,
 } from '@kiln/core';
@@ -198,62 +194,10 @@ export const action = defineActionRunner({
       env: platform.env,
     });
 
-    // Reports first: they are what a person opens when the verdict is not pass.
-    const reportPath = join(inputs['report-dir'], 'smoke-test.json');
-    const junitPath = join(inputs['report-dir'], 'smoke-test.junit.xml');
-    mkdirSync(dirname(reportPath), { recursive: true });
-    writeFileSync(
-      reportPath,
-      platform.redactor.redact(jsonReport(result, { source: plan.source, kilnVersion: KILN_VERSION })),
-    );
-    writeFileSync(junitPath, platform.redactor.redact(junitReport(result)));
-
-    setOutput('verdict', result.verdict);
-    setOutput('passed', result.passed);
-    setOutput('failed', result.failed);
-    setOutput('errors', result.errors);
-    setOutput('skipped', result.skipped);
-    setOutput(
-      'attempts',
-      result.requests + result.checks.filter((c) => c.kind === 'command').reduce((n, c) => n + c.attempts, 0),
-    );
-    setOutput('duration-ms', Math.round(result.durationMs));
-    // Paths inside the workspace are given relative to it (what GitLab artifacts and later steps expect).
-    const shown = (p: string) =>
-      relative(platform.workspace, p).startsWith('..') ? p : relative(platform.workspace, p);
-    setOutput('report', shown(reportPath));
-    setOutput('junit', shown(junitPath));
-    setOutput(
-      'results',
-      JSON.stringify(
-        result.checks.map((c) => ({
-          name: c.name,
-          verdict: c.verdict,
-          status: c.status ?? c.exitCode ?? null,
-          latencyMs: c.latencyMs === undefined ? null : Math.round(c.latencyMs),
-          attempts: c.attempts,
-          reason: c.reason ?? null,
-        })),
-      ),
-    );
-
-    if (platform.kind === 'terminal') {
-      const env = platform.env;
-      const color = !env.NO_COLOR && (!!env.FORCE_COLOR || (process.stderr.isTTY ?? false));
-      log.info('\n' + terminalTable(result, color));
-      if (env.KILN_SUMMARY_FILE) fillSummary(summary, result, plan.source);
-    } else fillSummary(summary, result, plan.source);
-
-    const notPassed = result.checks.filter((c) => c.verdict === 'fail' || c.verdict === 'error');
-    const detail = notPassed.length
-      ? ` — ${notPassed
-          .slice(0, 5)
-          .map((c) => `${c.name}: ${c.reason ?? c.verdict}`)
-          .join('; ')}${notPassed.length > 5 ? `; and ${notPassed.length - 5} more` : ''}`
-      : '';
-    const line = `Smoke test ${result.verdict}: ${result.reason} (${formatDuration(result.durationMs)})${detail}`;
-    if (result.verdict === 'pass') log.info(line);
-    else log.error(line);
+    publishSmokeResult({ platform, log, summary, setOutput }, result, {
+      source: plan.source,
+      reportDir: inputs['report-dir'],
+    });
     return EXIT[result.verdict];
   },
 });

@@ -15,6 +15,7 @@ export { GitLabPlatform, dotenvKey, dotenvValue, parseDotenv } from './platform/
 export { TerminalPlatform } from './platform/terminal.js';
 export { createPlatform, detectPlatformKind } from './platform/detect.js';
 export * from './action/run.js';
+export { runMain } from './action/main.js';
 export * from './exec/exec.js';
 export * from './http/http.js';
 export * from './http/proxy.js';
@@ -22,7 +23,7 @@ export * from './image/reference.js';
 export * from './image/source/index.js';
 export * from './registry/index.js';
 /** What the registry actions (push-registry, promote) share: inputs, client set-up, outputs, summary. */
-export * as registryAction from './registry/action-support.js';
+export * as registryAction from './action/registry-glue.js';
 export * from './util/duration.js';
 export * from './util/sleep.js';
 export * from './smoke/status.js';
@@ -32,5 +33,13 @@ export * from './smoke/thresholds.js';
 export * from './smoke/plan.js';
 export * from './smoke/engine.js';
 export * from './smoke/report.js';
+export { fillSummary, publishSmokeResult, terminalTable } from './action/smoke.js';
+/** Lossless JSON (numbers kept as written): deploy files are sent back exactly as users wrote them. */
+export * from './util/json.js';
+/** The deploy family (deploy-marathon, deploy-k8s, rollback): release labels, the pin-or-refuse rule, templates. */
+export * from './deploy/index.js';
+export { deployInputs, type DeployTarget } from './action/deploy.js';
 /** Marathon (deploy-marathon): one namespace, so its names never collide with other domains'. */
 export * as marathon from './marathon/index.js';
+/** deploy-marathon's glue: inputs to domain options, outputs and the summary. */
+export * as marathonAction from './action/marathon-glue.js';

@@ -22,7 +22,7 @@ import {
   stringifyJson,
   type JsonObject,
   type JsonValue,
-} from './json.js';
+} from '../util/json.js';
 
 export interface MarathonClientOptions {
   /** Marathon's base URL, e.g. `https://marathon.example.com` or `https://dcos.example.com/service/marathon`. */

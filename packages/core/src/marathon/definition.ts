@@ -12,7 +12,8 @@
  * Everything is validated before any request, with messages that name the file and the JSON pointer.
  */
 import { ConfigurationError, InputError } from '../errors.js';
-import { isDigest, parseImageReference, type ImageReference } from '../image/reference.js';
+import { pinImage } from '../deploy/image.js';
+import { expandVars, unusedVarsWarning } from '../deploy/template.js';
 import {
   cloneJson,
   isJsonObject,
@@ -21,20 +22,7 @@ import {
   parseJson,
   type JsonObject,
   type JsonValue,
-} from './json.js';
-
-/** Labels Kiln adds to every app it deploys. */
-export const KILN_LABELS = {
-  releaseId: 'KILN_RELEASE_ID',
-  commit: 'KILN_COMMIT',
-  runUrl: 'KILN_RUN_URL',
-} as const;
-
-/**
- * Every label key Kiln owns starts with this. Kiln's labels describe the run that deployed (release id, commit, run
- * URL); they are not part of the release, so a rerun that differs only in them is `unchanged`.
- */
-export const KILN_LABEL_PREFIX = 'KILN_';
+} from '../util/json.js';
 
 /** Fields Marathon computes. A definition saved from `GET /v2/apps` carries them; they are never sent. */
 export const COMPUTED_APP_FIELDS: readonly string[] = [
@@ -212,36 +200,6 @@ export function definitionImage(def: JsonObject | undefined): string | undefined
   return typeof image === 'string' ? image : undefined;
 }
 
-/** `registry/repo:tag@digest` as written → `registry/repo@<digest>` (the user's spelling of the name is kept). */
-function pinnedAsWritten(original: string, digest: string): string {
-  const at = original.indexOf('@');
-  let name = at >= 0 ? original.slice(0, at) : original;
-  const colon = name.lastIndexOf(':');
-  if (colon > name.lastIndexOf('/')) name = name.slice(0, colon);
-  return `${name}@${digest}`;
-}
-
-const VAR_RE = /\$\$\{|\$\{([^}]*)\}/g;
-const VAR_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** Replace `${NAME}` in one string; throws naming the pointer for an unknown or malformed variable. */
-function expandVars(text: string, vars: Record<string, string>, where: string, used: Set<string>): string {
-  return text.replace(VAR_RE, (match, name: string | undefined) => {
-    if (match === '$${') return '${';
-    const n = name ?? '';
-    if (!VAR_NAME_RE.test(n))
-      throw new ConfigurationError(
-        `${where} contains '${match}', which is not a template variable; expected \${NAME} with letters, digits and '_' (write $\${ for a literal \${).`,
-      );
-    if (!Object.prototype.hasOwnProperty.call(vars, n))
-      throw new ConfigurationError(
-        `${where} uses \${${n}}, but no value is given for it; pass it in the vars input (e.g. ${n}=qa).`,
-      );
-    used.add(n);
-    return vars[n] as string;
-  });
-}
-
 /** Render the definition for one deployment. Does not modify `loaded`. Throws ConfigurationError/InputError. */
 export function renderAppDefinition(loaded: JsonObject, o: RenderOptions): RenderedApp {
   const def = cloneJson(loaded);
@@ -282,52 +240,23 @@ export function renderAppDefinition(loaded: JsonObject, o: RenderOptions): Rende
     throw new ConfigurationError(
       `${src}: /container/docker/image is missing or empty; set it in the file or give the image input.`,
     );
-  if (o.digest !== undefined && !isDigest(o.digest))
-    throw new InputError(
-      'digest',
-      `"${o.digest}" is not a digest; expected sha256: followed by 64 lowercase hex characters.`,
-    );
-  let ref: ImageReference;
   const fromInput = o.image !== undefined;
-  const written = fromInput ? (o.image as string) : (fileImage as string);
-  if (fromInput) ref = parseImageReference(written, { inputName: 'image' });
-  else {
-    try {
-      ref = parseImageReference(written);
-    } catch (e) {
-      throw new ConfigurationError(`${src}: /container/docker/image: ${(e as Error).message}`);
-    }
-  }
-  if (o.digest !== undefined && ref.digest !== undefined && ref.digest !== o.digest)
+  const pin = pinImage({
+    written: fromInput ? (o.image as string) : (fileImage as string),
+    fromInput,
+    location: `${src}: /container/docker/image`,
+    digest: o.digest,
+    allowMutableTag: o.allowMutableTag,
+    forcePullName: 'forcePullImage',
+  });
+  const { image, pinned } = pin;
+  notes.push(...pin.notes);
+  if (!pinned && o.forcePullImage === false)
     throw new InputError(
-      'digest',
-      `"${o.digest}" differs from the digest in the image reference ("${ref.digest}"); give only one of them, or the same.`,
+      'force-pull-image',
+      `false cannot be combined with the mutable tag '${image}' (allow-mutable-tag: true): every host must pull the tag again; expected true or no value.`,
     );
-  const digest = o.digest ?? ref.digest;
-  let image: string;
-  const pinned = digest !== undefined;
-  if (pinned) {
-    image = pinnedAsWritten(written, digest);
-    if (image !== written) notes.push(`image pinned by digest: ${image}`);
-  } else {
-    if (!o.allowMutableTag) {
-      const message =
-        `'${written}' is not pinned by a digest; Kiln deploys images by digest so what runs is never ambiguous. ` +
-        `Give the digest input (e.g. the push step's digest output) or an image ending in @sha256:<hex>, ` +
-        `or set allow-mutable-tag: true to deploy a moving tag (this forces a pull).`;
-      if (fromInput) throw new InputError('image', message);
-      throw new ConfigurationError(`${src}: /container/docker/image ${message}`);
-    }
-    image = written;
-    if (o.forcePullImage === false)
-      throw new InputError(
-        'force-pull-image',
-        `false cannot be combined with the mutable tag '${written}' (allow-mutable-tag: true): every host must pull the tag again; expected true or no value.`,
-      );
-    warnings.push(
-      `deploying the mutable tag '${written}' (allow-mutable-tag: true): forcePullImage is set to true so every host pulls it again; what runs can change under the same tag.`,
-    );
-  }
+  warnings.push(...pin.warnings);
   docker['image'] = image;
 
   // forcePullImage: as the file says, unless asked (or forced by a mutable tag).
@@ -359,11 +288,8 @@ export function renderAppDefinition(loaded: JsonObject, o: RenderOptions): Rende
       typeof a === 'string' ? expandVars(a, vars, `${src}: /args/${i}`, used) : a,
     );
   }
-  const unused = Object.keys(vars).filter((k) => !used.has(k));
-  if (unused.length)
-    warnings.push(
-      `vars ${unused.map((k) => `'${k}'`).join(', ')} ${unused.length === 1 ? 'is' : 'are'} not used by any \${…} in /args.`,
-    );
+  const unused = unusedVarsWarning(vars, used, '/args');
+  if (unused) warnings.push(unused);
 
   validateAppDefinition(def, src);
   const unknown = Object.keys(def).filter((k) => !APP_FIELDS.has(k));

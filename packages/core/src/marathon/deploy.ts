@@ -21,10 +21,11 @@ import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { MarathonAuth } from './auth.js';
 import { MarathonClient, type DeploymentRef, type MarathonApp, type PutResult } from './client.js';
-import { definitionImage, KILN_LABELS, type RenderedApp } from './definition.js';
+import { KILN_LABELS } from '../deploy/labels.js';
+import { definitionImage, type RenderedApp } from './definition.js';
 import { diffDefinitions, formatDiff, type DefinitionChange } from './diff.js';
 import { withKeptFields } from './normalize.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '../util/json.js';
 import {
   EventHub,
   progressLine,

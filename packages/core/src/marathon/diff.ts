@@ -11,8 +11,9 @@ import {
   stringifyJson,
   type JsonObject,
   type JsonValue,
-} from './json.js';
-import { COMPUTED_APP_FIELDS, KILN_LABEL_PREFIX } from './definition.js';
+} from '../util/json.js';
+import { isKilnLabel } from '../deploy/labels.js';
+import { COMPUTED_APP_FIELDS } from './definition.js';
 import { expectedApp, normalizeApp, withKeptFields } from './normalize.js';
 
 export interface DefinitionChange {
@@ -48,11 +49,6 @@ function walk(
     return;
   }
   out.push({ path, kind: 'changed', before, after });
-}
-
-/** Label keys Kiln owns: they describe a run, not the release (see the README). */
-function isKilnLabel(key: string): boolean {
-  return key.startsWith(KILN_LABEL_PREFIX);
 }
 
 function withoutKilnLabels(app: JsonObject): JsonObject {

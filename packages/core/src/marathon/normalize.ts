@@ -16,7 +16,7 @@
  * Values Marathon assigns itself (a service port or host-mode port given as 0) and values that depend on its
  * flags (`role` when the file has none) are not predictable: {@link expectedApp} takes them from what runs.
  */
-import { cloneJson, isJsonObject, numberValue, type JsonObject, type JsonValue } from './json.js';
+import { cloneJson, isJsonObject, numberValue, type JsonObject, type JsonValue } from '../util/json.js';
 import { APP_FIELDS, COMPUTED_APP_FIELDS } from './definition.js';
 
 /** Fields a partial-update PUT resets when they are absent from its body. */

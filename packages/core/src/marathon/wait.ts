@@ -20,7 +20,7 @@ import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import { abortReason, timerDelay } from '../util/sleep.js';
 import { MarathonError, type MarathonApp, type MarathonClient, type MarathonDeployment } from './client.js';
-import { isJsonObject, type JsonObject } from './json.js';
+import { isJsonObject, type JsonObject } from '../util/json.js';
 
 /** Task states that end a task for good. */
 const TERMINAL_FAILURES = new Set([

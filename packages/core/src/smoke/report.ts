@@ -1,12 +1,9 @@
 /**
  * What a smoke test leaves behind: a JSON report (machine-readable, the `report` output), a JUnit XML file for
  * GitLab's `artifacts:reports:junit` (one testcase per check, unique names, `<failure>` for a failed
- * assertion, `<error>` for no usable answer, `<skipped>` for a check that could not run), the job summary
- * table with latency percentiles and thresholds, and a compact coloured table for terminals.
+ * assertion, `<error>` for no usable answer, `<skipped>` for a check that could not run). The summary and the
+ * terminal table are action glue (action/smoke.ts).
  */
-import { colors } from '../platform/logger.js';
-import type { Summary } from '../platform/summary.js';
-import { formatDuration } from '../util/duration.js';
 import type { CheckResult, SmokeResult } from './engine.js';
 
 export function jsonReport(r: SmokeResult, meta: { source: string; kilnVersion: string }): string {
@@ -50,7 +47,7 @@ export function jsonReport(r: SmokeResult, meta: { source: string; kilnVersion: 
   );
 }
 
-function round(v: number | undefined): number | undefined {
+export function round(v: number | undefined): number | undefined {
   return v === undefined ? undefined : Math.round(v * 10) / 10;
 }
 
@@ -118,109 +115,5 @@ export function junitReport(r: SmokeResult, suiteName = 'smoke-test'): string {
     '  </testsuite>',
     '</testsuites>',
     '',
-  ].join('\n');
-}
-
-const ICON: Record<string, string> = {
-  pass: '✅ pass',
-  fail: '❌ fail',
-  error: '⚠️ error',
-  skipped: '⏭️ skipped',
-  cancelled: '⛔ cancelled',
-};
-
-function latencyCell(ms: number | undefined): string {
-  return ms === undefined ? '' : formatDuration(ms);
-}
-
-function codeOf(c: CheckResult): string {
-  return c.status !== undefined
-    ? String(c.status)
-    : c.exitCode !== undefined && c.exitCode !== null
-      ? `exit ${c.exitCode}`
-      : '';
-}
-
-export function fillSummary(s: Summary, r: SmokeResult, source: string): void {
-  s.heading(`Smoke test: ${ICON[r.verdict]}`);
-  s.paragraph(
-    `${r.reason}. ${r.passed} passed, ${r.failed} failed, ${r.errors} error(s), ${r.skipped} skipped — ` +
-      `${r.requests} request(s) in ${formatDuration(r.durationMs)} (${source}).`,
-  );
-  if (r.wait)
-    s.paragraph(
-      r.wait.passed
-        ? `Wait: ready after ${formatDuration(r.wait.durationMs)} (${r.wait.attempts} attempt(s)).`
-        : `Wait: ${r.wait.reason}.`,
-    );
-  s.table(
-    ['Check', 'Verdict', 'Status', 'Latency', 'Attempts', 'Reason'],
-    r.checks.map((c) => [
-      c.name,
-      ICON[c.verdict],
-      codeOf(c),
-      latencyCell(c.latencyMs),
-      c.attempts,
-      c.reason ?? '',
-    ]),
-  );
-  if (r.latency.count > 0)
-    s.table(
-      ['Requests', 'avg', 'p50', 'p90', 'p95', 'p99', 'max'],
-      [
-        [
-          r.latency.count,
-          ...[r.latency.avg, r.latency.p50, r.latency.p90, r.latency.p95, r.latency.p99, r.latency.max].map(
-            latencyCell,
-          ),
-        ],
-      ],
-    );
-  if (r.thresholds.length)
-    s.table(
-      ['Threshold', 'Actual', 'Result'],
-      r.thresholds.map((t) => [
-        `${t.metric}: ${t.expression}`,
-        t.actual === undefined ? 'no data' : String(round(t.actual)),
-        t.passed ? '✅ pass' : '❌ crossed',
-      ]),
-    );
-  const failing = r.checks.filter((c) => c.output && c.verdict !== 'pass');
-  for (const c of failing) s.details(`Output of ${c.name}`, (d) => d.code(c.output as string));
-}
-
-/** The terminal view: one line per check, verdict coloured, then the totals. */
-export function terminalTable(r: SmokeResult, color: boolean): string {
-  const paint = (c: keyof typeof colors, t: string) => (color ? `${colors[c]}${t}${colors.reset}` : t);
-  const tone: Record<string, keyof typeof colors> = {
-    pass: 'cyan',
-    fail: 'red',
-    error: 'yellow',
-    skipped: 'dim',
-    cancelled: 'yellow',
-  };
-  const nameW = Math.min(48, Math.max(5, ...r.checks.map((c) => c.name.length)));
-  const lines = r.checks.map((c) => {
-    const name = c.name.length > nameW ? `${c.name.slice(0, nameW - 1)}…` : c.name.padEnd(nameW);
-    const verdict = paint(tone[c.verdict] ?? 'dim', c.verdict.toUpperCase().padEnd(9));
-    const extra = [codeOf(c), latencyCell(c.latencyMs), c.attempts > 1 ? `${c.attempts} attempts` : '']
-      .filter(Boolean)
-      .join(', ');
-    return `  ${verdict} ${name}  ${paint('dim', extra)}${c.reason && c.verdict !== 'pass' ? `  ${c.reason}` : ''}`;
-  });
-  const pct =
-    r.latency.count > 0
-      ? `  latency p50 ${latencyCell(r.latency.p50)}, p95 ${latencyCell(r.latency.p95)}, max ${latencyCell(r.latency.max)} over ${r.latency.count} request(s)`
-      : '';
-  const th = r.thresholds.map(
-    (t) =>
-      `  ${t.passed ? paint('cyan', 'PASS     ') : paint('red', 'CROSSED  ')} ${t.metric} ${t.expression} (actual ${t.actual === undefined ? 'no data' : round(t.actual)})`,
-  );
-  const head = paint(tone[r.verdict] ?? 'dim', `${paint('bold', 'smoke-test')} ${r.verdict.toUpperCase()}`);
-  return [
-    `${head}: ${r.reason} (${formatDuration(r.durationMs)})`,
-    ...lines,
-    ...(pct ? [pct] : []),
-    ...th,
   ].join('\n');
 }

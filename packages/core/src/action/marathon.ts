@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { InputError } from '../errors.js';
 import { FileError, readTextFile, writeFileNoFollow } from '../util/files.js';
-import type { CiContext, PlatformKind } from '../platform/types.js';
-import { readPrivateKey, type MarathonAuth } from './auth.js';
-import type { MarathonCluster } from './deploy.js';
-import { KILN_LABELS, loadAppDefinition, type LoadedDefinition, type RenderedApp } from './definition.js';
-import { stringifyJson } from './json.js';
+import type { PlatformKind } from '../platform/types.js';
+import { readPrivateKey, type MarathonAuth } from '../marathon/auth.js';
+import type { MarathonCluster } from '../marathon/deploy.js';
+import { loadAppDefinition, type LoadedDefinition, type RenderedApp } from '../marathon/definition.js';
+import { stringifyJson } from '../util/json.js';
 
 /** An app definition larger than this is not one (Marathon's own limit for a request body is 1 MiB). */
 const APP_DEFINITION_LIMIT = 4 * 1024 * 1024;
@@ -144,15 +144,6 @@ export function readAppDefinitionFile(
     throw new InputError('app-definition', `"${shown}" ${e.message}; expected a JSON file.`);
   }
   return { ...loadAppDefinition(text, source), source };
-}
-
-/** Kiln's own labels: release id, commit, run URL (each when known). */
-export function kilnLabels(ci: CiContext, releaseId?: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (releaseId) out[KILN_LABELS.releaseId] = releaseId;
-  if (ci.sha) out[KILN_LABELS.commit] = ci.sha;
-  if (ci.runUrl) out[KILN_LABELS.runUrl] = ci.runUrl;
-  return out;
 }
 
 /** Where the rendered definition goes when the user did not say: the runner's temp dir, the project dir, or /tmp. */

@@ -4,8 +4,8 @@
  */
 import type { Summary } from '../platform/summary.js';
 import { formatDuration } from '../util/duration.js';
-import type { ClusterReport, MarathonDeployReport } from './deploy.js';
-import { formatDiff } from './diff.js';
+import type { ClusterReport, MarathonDeployReport } from '../marathon/deploy.js';
+import { formatDiff } from '../marathon/diff.js';
 
 const ICON: Record<string, string> = {
   deployed: '✅ deployed',

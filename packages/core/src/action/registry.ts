@@ -1,11 +1,12 @@
 /**
  * What push-registry and promote share: the registry inputs (credentials, insecure registries, concurrency, one
  * deadline), turning them into a {@link RegistryClient}, expanding destinations and tags into references,
- * the outputs and the summary of a copy, and user-facing errors. Exported from `@kiln/core` as the
+ * the copy-runner (one deadline, outputs, summary: registry-report.ts), and user-facing errors. Exported from `@kiln/core` as the
  * `registryAction` namespace (its names are generic: a namespace keeps them from colliding with other domains').
  */
 import { timerDelay } from '../util/sleep.js';
-import { ConfigurationError, InputError } from '../errors.js';
+import { ConfigurationError, errorMessage, InputError } from '../errors.js';
+import { fillCopySummary, overallResult, pinnedImages, resultsJson, verdictLine } from './registry-report.js';
 import {
   formatReference,
   isValidTag,
@@ -16,13 +17,12 @@ import {
 import type { Summary } from '../platform/summary.js';
 import type { Logger, Platform } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
-import { RegistryClient } from './client.js';
-import { CopyError, CopyRefusedError, type CopyResult } from './copy.js';
-import type { ExplicitCredentials } from './credentials.js';
-import { isVerifiableDigest, shortDigest } from './digest.js';
-import { normaliseRegistryKey } from './docker-config.js';
-import { RegistryError } from './errors.js';
-import { formatBytes } from './progress.js';
+import { RegistryClient } from '../registry/client.js';
+import { CopyError, CopyRefusedError, type CopyResult } from '../registry/copy.js';
+import type { ExplicitCredentials } from '../registry/credentials.js';
+import { isVerifiableDigest } from '../registry/digest.js';
+import { normaliseRegistryKey } from '../registry/docker-config.js';
+import { RegistryError } from '../registry/errors.js';
 
 /** The inputs both actions declare; `dest` is how the action calls where the image goes. */
 export function registryInputs(dest: 'destination' | 'target') {
@@ -288,101 +288,61 @@ export function userFacingError(err: unknown, deadline: Deadline): unknown {
   return err;
 }
 
-/** `pushed` when anything was written, `unchanged` when every destination held the digest, `dry-run`. */
-export function overallResult(result: CopyResult, dryRun: boolean): 'pushed' | 'unchanged' | 'dry-run' {
-  if (dryRun) return 'dry-run';
-  return result.destinations.some((d) => d.action === 'pushed') ? 'pushed' : 'unchanged';
+/** What one registry action run needs from its context. */
+export interface CopyRunContext {
+  platform: Platform;
+  log: Logger;
+  signal: AbortSignal;
+  summary: Summary;
+  setOutput(name: string, value: string | number | boolean): void;
 }
 
-/** `registry/repository@digest` once per destination repository, in order. */
-export function pinnedImages(result: CopyResult): string[] {
-  const repos = result.destinations.map((d) => d.ref.replace(/@.*$/, '').replace(/:[^:/]+$/, ''));
-  return [...new Set(repos)].map((r) => `${r}@${result.source.digest}`);
+export interface CopyRun {
+  action: 'push-registry' | 'promote';
+  inputs: RegistryInputValues & { 'dry-run': boolean };
+  /** The registries the run talks to (credentials are looked up for these). */
+  registries: { source?: string; destinations: readonly string[] };
+  /** Prepare (e.g. open a local image) and copy, with the run's client and its one deadline. */
+  copy(client: RegistryClient, signal: AbortSignal): Promise<CopyResult>;
+  /** Always called at the end (close what `copy` opened). */
+  close?(): Promise<void>;
+  /** Summary options. */
+  referrers?: boolean;
 }
 
-/** Tagged references that now hold the digest. */
-export function taggedRefs(result: CopyResult): string[] {
-  return result.destinations.filter((d) => !d.ref.includes('@')).map((d) => d.ref);
-}
-
-/** Compact JSON of the destinations (the `results` output). */
-export function resultsJson(result: CopyResult): string {
-  return JSON.stringify(
-    result.destinations.map((d) => ({
-      ref: d.ref,
-      action: d.action,
-      ...(d.previousDigest ? { previousDigest: d.previousDigest } : {}),
-      mounted: d.blobsMounted,
-      uploaded: d.blobsUploaded,
-      skipped: d.blobsSkipped,
-      bytes: d.bytesUploaded,
-      requests: d.requests,
-      ...(d.referrers ? { referrers: d.referrers.copied } : {}),
-    })),
-  );
-}
-
-const ICON: Record<string, string> = { pushed: '✅', unchanged: '➖', 'would-push': '🔍', 'dry-run': '🔍' };
-
-/** Heading, source line, and one row per destination. */
-export function fillCopySummary(
-  summary: Summary,
-  action: string,
-  result: CopyResult,
-  opts: { dryRun: boolean; referrers?: boolean },
-): void {
-  const overall = overallResult(result, opts.dryRun);
-  summary.heading(
-    `${action}: ${ICON[overall]} ${overall === 'dry-run' ? 'dry run, nothing written:' : overall} ${shortDigest(result.source.digest)}`,
-  );
-  const kind =
-    result.source.platforms.length > 0 ? `index of ${result.source.platforms.join(', ')}` : 'single image';
-  summary.paragraph(
-    `Source: ${result.source.ref} — ${result.source.digest} (${kind}, ${result.source.mediaType})${result.source.requests > 0 ? `; ${result.source.requests} requests to read it` : ''}.`,
-  );
-  const header = [
-    'Destination',
-    'Action',
-    'Digest',
-    'Mounted',
-    'Uploaded',
-    'Skipped',
-    'Bytes uploaded',
-    'Requests',
-    ...(opts.referrers ? ['Referrers'] : []),
-  ];
-  summary.table(
-    header,
-    result.destinations.map((d) => [
-      d.ref,
-      `${ICON[d.action] ?? ''} ${d.action}`,
-      d.digest,
-      d.blobsMounted,
-      d.blobsUploaded,
-      d.blobsSkipped,
-      formatBytes(d.bytesUploaded),
-      d.requests,
-      ...(opts.referrers ? [d.referrers ? `${d.referrers.copied} (${d.referrers.via})` : 'not copied'] : []),
-    ]),
-  );
-  const replaced = result.destinations.filter((d) => d.previousDigest);
-  if (replaced.length > 0)
-    summary.list(
-      replaced.map(
-        (d) =>
-          `${d.ref} ${opts.dryRun ? 'holds' : 'held'} ${d.previousDigest} before (${opts.dryRun ? 'would be ' : ''}replaced: allow-overwrite)`,
-      ),
+/**
+ * The copy-runner push-registry and promote share: one deadline over the whole run, the client, user-facing errors
+ * (with a "failed" summary), then the outputs both declare (`digest`, `platforms`, `result`, `results`, `image`),
+ * the summary and the verdict line. Returns the result for the action's own outputs.
+ */
+export async function runCopy(ctx: CopyRunContext, run: CopyRun): Promise<CopyResult> {
+  const dryRun = run.inputs['dry-run'];
+  // The timer is unref'd: an early throw leaves nothing running.
+  const deadline = new Deadline(ctx.signal, run.inputs.timeout);
+  let result: CopyResult;
+  try {
+    const client = createRegistryClient(
+      run.inputs,
+      { platform: ctx.platform, log: ctx.log, signal: deadline.signal, deadline: deadline.at },
+      run.registries,
     );
-  summary.paragraph(`${result.requests} registry requests in total.`);
-}
-
-/** The one-line log verdict. */
-export function verdictLine(action: string, result: CopyResult, dryRun: boolean): string {
-  const count = (a: string) => result.destinations.filter((d) => d.action === a).length;
-  const bytes = result.destinations.reduce((n, d) => n + d.bytesUploaded, 0);
-  const n = result.destinations.length;
-  const where = `${n} ${action === 'promote' ? 'target' : 'destination'}${n === 1 ? '' : 's'}`;
-  if (dryRun)
-    return `${action}: dry run, nothing written; ${count('would-push')} of ${where} would change (${formatBytes(bytes)} to upload), ${count('unchanged')} already hold ${shortDigest(result.source.digest)}.`;
-  return `${action}: ${result.source.digest} at ${where} (${count('pushed')} pushed, ${count('unchanged')} unchanged); ${formatBytes(bytes)} uploaded in ${result.requests} requests.`;
+    try {
+      result = await run.copy(client, deadline.signal);
+    } catch (e) {
+      const err = userFacingError(e, deadline);
+      ctx.summary.heading(`${run.action}: ❌ failed`).paragraph(errorMessage(err));
+      throw err;
+    }
+  } finally {
+    deadline.dispose();
+    await run.close?.();
+  }
+  ctx.setOutput('digest', result.source.digest);
+  ctx.setOutput('platforms', result.source.platforms.join(','));
+  ctx.setOutput('result', overallResult(result, dryRun));
+  ctx.setOutput('results', resultsJson(result));
+  if (!dryRun) ctx.setOutput('image', pinnedImages(result).join('\n'));
+  fillCopySummary(ctx.summary, run.action, result, { dryRun, referrers: run.referrers });
+  ctx.log.info(verdictLine(run.action, result, dryRun));
+  return result;
 }

@@ -10,7 +10,7 @@ import {
   parseJson,
   stringifyJson,
   type JsonObject,
-} from '../../packages/core/src/marathon/json.js';
+} from '../../packages/core/src/util/json.js';
 import { repoRoot } from '../harness/runner.js';
 
 function syntaxError(text: string): JsonSyntaxError {

@@ -1,0 +1,3 @@
+/** push-registry's and promote's glue, in one namespace: inputs, the copy-runner, outputs and the summary. */
+export * from './registry.js';
+export * from './registry-report.js';
