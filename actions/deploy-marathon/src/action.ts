@@ -8,6 +8,7 @@ import {
   defineAction,
   defineActionRunner,
   deployInputs,
+  EXIT_CODES,
   formatDuration,
   marathon,
   marathonAction,
@@ -155,6 +156,7 @@ export const spec = defineAction({
         'Image this run deploys, as written into the app definition (also when it was rolled back).',
     },
     clusters: {
+      type: 'json',
       description:
         'JSON array, one object per cluster: name, url, app, result, reason, deploymentId, version, previousVersion, image, previousImage, created, changes, rollback, state, durationMs.',
     },
@@ -241,17 +243,17 @@ export const action = defineActionRunner({
       case 'cancelled':
         for (const c of report.clusters)
           log.warning(`${c.name}: ${c.stateText ?? `${c.result}${c.reason ? ` (${c.reason})` : ''}`}`);
-        return 1;
+        return EXIT_CODES.failed;
       case 'rolled-back':
         log.error(
           `deploy-marathon failed and was rolled back (${by('rolled-back').join(', ')}): ${report.clusters.find((c) => c.reason)?.reason ?? ''}`,
         );
-        return 1;
+        return EXIT_CODES.failed;
       default:
         log.error(
           `deploy-marathon failed (${by('failed').join(', ')}): ${report.clusters.find((c) => c.result === 'failed')?.reason ?? ''}`,
         );
-        return 1;
+        return EXIT_CODES.failed;
     }
   },
 });

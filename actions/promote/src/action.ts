@@ -73,14 +73,18 @@ export const spec = defineAction({
       description: 'Digest of the promoted manifest or index (`sha256:…`): the same at every target.',
     },
     promoted: {
+      type: 'list',
       description:
         'Every target reference that now holds the digest (`registry/repository:tag`), one per line (empty in a dry run).',
     },
     image: {
+      type: 'list',
       description:
         '`registry/repository@digest` of each target repository, one per line: what to deploy (empty in a dry run).',
     },
     platforms: {
+      type: 'list',
+      separator: ',',
       description:
         'Platforms of a multi-arch index, comma-separated (`linux/amd64,linux/arm64`); empty for one image.',
     },
@@ -89,6 +93,7 @@ export const spec = defineAction({
         '`pushed` (something was written), `unchanged` (every target already held the digest) or `dry-run`.',
     },
     results: {
+      type: 'json',
       description:
         'JSON array, one object per target: ref, action, previousDigest, mounted, uploaded, skipped, bytes, requests, referrers.',
     },

@@ -71,14 +71,18 @@ export const spec = defineAction({
       description: 'Digest of the pushed manifest or index (`sha256:…`): the same at every destination.',
     },
     image: {
+      type: 'list',
       description:
         '`registry/repository@digest` of each destination repository, one per line: what to deploy (empty in a dry run).',
     },
     tags: {
+      type: 'list',
       description:
         'Every tagged reference that now holds the digest (`registry/repository:tag`), one per line (empty in a dry run).',
     },
     platforms: {
+      type: 'list',
+      separator: ',',
       description:
         'Platforms of a multi-arch index, comma-separated (`linux/amd64,linux/arm64`); empty for one image.',
     },
@@ -86,8 +90,12 @@ export const spec = defineAction({
       description:
         '`pushed` (something was written), `unchanged` (every destination already held the digest) or `dry-run`.',
     },
-    'bytes-uploaded': { description: 'Blob bytes uploaded over all destinations (would be, in a dry run).' },
+    'bytes-uploaded': {
+      type: 'number',
+      description: 'Blob bytes uploaded over all destinations (would be, in a dry run).',
+    },
     results: {
+      type: 'json',
       description:
         'JSON array, one object per destination: ref, action, previousDigest, mounted, uploaded, skipped, bytes, requests.',
     },

@@ -8,6 +8,7 @@ import { relative, resolve } from 'node:path';
 import {
   defineAction,
   defineActionRunner,
+  EXIT_CODES,
   formatDuration,
   headerProblem,
   InputError,
@@ -100,24 +101,36 @@ export const spec = defineAction({
   },
   outputs: {
     verdict: { description: '`pass`, `fail` (a check or threshold failed) or `error` (no usable answer).' },
-    passed: { description: 'Checks that passed.' },
-    failed: { description: 'Checks that failed an assertion.' },
+    passed: { type: 'number', description: 'Checks that passed.' },
+    failed: { type: 'number', description: 'Checks that failed an assertion.' },
     errors: {
+      type: 'number',
       description:
         'Checks with no usable answer (connection, timeout, TLS, command could not run) or cancelled.',
     },
-    skipped: { description: 'Checks not run (wait phase failed, or a capture they need was missing).' },
-    attempts: { description: 'HTTP requests and commands run in total, retries and sample included.' },
-    'duration-ms': { description: 'Wall time of the whole smoke test, in milliseconds.' },
+    skipped: {
+      type: 'number',
+      description: 'Checks not run (wait phase failed, or a capture they need was missing).',
+    },
+    attempts: {
+      type: 'number',
+      description: 'HTTP requests and commands run in total, retries and sample included.',
+    },
+    'duration-ms': { type: 'number', description: 'Wall time of the whole smoke test, in milliseconds.' },
     report: { description: 'Path of the JSON report.' },
     junit: { description: 'Path of the JUnit XML report (for GitLab `artifacts:reports:junit`).' },
     results: {
+      type: 'json',
       description: 'JSON array, one object per check: name, verdict, status, latencyMs, attempts, reason.',
     },
   },
 });
 
-const EXIT: Record<string, number> = { pass: 0, fail: 1, error: 2 };
+const EXIT: Record<string, number> = {
+  pass: EXIT_CODES.ok,
+  fail: EXIT_CODES.failed,
+  error: EXIT_CODES.noAnswer,
+};
 
 export const action = defineActionRunner({
   spec,

@@ -6,7 +6,7 @@
  *   kiln <action> --help          the action's inputs and outputs
  *   kiln <action> --input value … [--json]
  */
-import { didYouMean, KILN_VERSION, runAction } from '@kiln/core';
+import { didYouMean, EXIT_CODES, KILN_VERSION, runAction } from '@kiln/core';
 import { actionNames, isActionName, loadAction, loadActions } from './actions.js';
 
 export async function usage(): Promise<string> {
@@ -36,11 +36,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(
         `error: unknown action '${topic}'.${didYouMean(topic, actionNames)}\n\n${await usage()}\n`,
       );
-      return 1;
+      return EXIT_CODES.badInput;
     }
     if (topic) return runAction(await loadAction(topic as never), { argv: ['--help'] });
     process.stdout.write((await usage()) + '\n');
-    return command === undefined ? 1 : 0;
+    return command === undefined ? EXIT_CODES.badInput : EXIT_CODES.ok;
   }
   if (command === '--version' || command === 'version') {
     process.stdout.write(`kiln ${KILN_VERSION}\n`);
@@ -51,7 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(
       `error: unknown action '${command}'${hint ? `.${hint}` : ';'} Expected one of: ${actionNames.join(', ')}.\n`,
     );
-    return 1;
+    return EXIT_CODES.badInput;
   }
   return runAction(await loadAction(command), { argv: rest });
 }

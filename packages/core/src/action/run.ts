@@ -3,11 +3,11 @@
  * secrets, parse and validate inputs, call the action's `main` with an injected context, publish outputs and
  * the summary, and turn errors and signals into exit codes.
  *
- * Exit codes: 0 success; whatever `main` returns (e.g. 1 fail, 2 error); 1 for a user error
- * ({@link ConfigurationError}: one line, no stack) and for unexpected errors (stack only in debug);
+ * Exit codes ({@link EXIT_CODES}): 0 success; whatever `main` returns (1 failed, 3 no answer); 2 for a bad input or
+ * setting ({@link ConfigurationError}: one line, no stack); 1 for unexpected errors (stack only in debug);
  * 130 on SIGINT, 143 on SIGTERM.
  */
-import { CancelledError, ConfigurationError, errorMessage } from '../errors.js';
+import { CancelledError, ConfigurationError, errorMessage, EXIT_CODES } from '../errors.js';
 import { parseFlags } from '../inputs/flags.js';
 import { actionHelp } from '../inputs/help.js';
 import { parseInputs } from '../inputs/parse.js';
@@ -56,7 +56,7 @@ export interface RunOptions {
   cwd?: string;
 }
 
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: EXIT_CODES.sigint, SIGTERM: EXIT_CODES.sigterm };
 
 /** Run an action to completion; returns the exit code (and sets `process.exitCode`). */
 export async function runAction<I extends Record<string, InputDecl>, O extends Record<string, OutputDecl>>(
@@ -89,10 +89,11 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
       kind: opts.kind,
       cwd: opts.cwd,
       action: def.spec.name,
+      outputs: def.spec.outputs,
     });
   } catch (e) {
     process.stderr.write(`error: ${errorMessage(e)}\n`);
-    return 1;
+    return EXIT_CODES.badInput;
   }
   const log = platform.log;
   const uninstall = installOutputRedaction(platform.redactor);
@@ -158,12 +159,12 @@ async function runInner<I extends Record<string, InputDecl>, O extends Record<st
     }
     if (e instanceof ConfigurationError) {
       log.error(e.message.replace(/\s*\n\s*/g, ' '));
-      return 1;
+      return EXIT_CODES.badInput;
     }
     log.error(`${def.spec.name} failed: ${errorMessage(e)}`);
     if (log.debugEnabled && e instanceof Error && e.stack) log.info(e.stack);
     else log.info('Run with KILN_DEBUG=1 (or RUNNER_DEBUG=1 / CI_DEBUG_TRACE=true) for details.');
-    return 1;
+    return EXIT_CODES.failed;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -85,8 +85,40 @@ export type InputDecl =
   | PathInput
   | UrlInput;
 
+/**
+ * How an output's value reads (`--json` prints it typed; GitHub and dotenv outputs are strings regardless):
+ * `string` (default), `number`, `boolean`, `json` (an array or object), `list` (one item per line, or per
+ * `separator`).
+ */
+export type OutputType = 'string' | 'number' | 'boolean' | 'json' | 'list';
+
 export interface OutputDecl {
   readonly description: string;
+  readonly type?: OutputType;
+  /** For `list`: what separates the items (default a line break). */
+  readonly separator?: string;
+}
+
+/** An output's string value as the typed JSON value `--json` prints (a value that does not parse stays a string). */
+export function typedOutputValue(value: string, decl: OutputDecl | undefined): unknown {
+  switch (decl?.type) {
+    case 'number': {
+      const n = Number(value);
+      return value.trim() !== '' && Number.isFinite(n) ? n : value;
+    }
+    case 'boolean':
+      return value === 'true' ? true : value === 'false' ? false : value;
+    case 'json':
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        return value;
+      }
+    case 'list':
+      return value === '' ? [] : value.split(decl.separator ?? '\n');
+    default:
+      return value;
+  }
 }
 
 export interface ActionSpec<

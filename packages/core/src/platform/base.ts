@@ -1,3 +1,4 @@
+import type { OutputDecl } from '../inputs/spec.js';
 import { existsSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../errors.js';
@@ -14,6 +15,8 @@ export interface PlatformOptions {
   flags?: ReadonlyMap<string, readonly string[]>;
   /** Terminal: print outputs as one JSON object on stdout (logs go to stderr). */
   json?: boolean;
+  /** The action's output declarations: `--json` prints each value typed by its declaration. */
+  outputs?: Readonly<Record<string, OutputDecl>>;
   cwd?: string;
   redactor?: Redactor;
 }

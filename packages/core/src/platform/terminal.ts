@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { typedOutputValue, type OutputDecl } from '../inputs/spec.js';
 import { neutralise } from './neutralise.js';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
 import { LineLogger } from './logger.js';
@@ -16,10 +17,12 @@ export class TerminalPlatform extends BasePlatform {
   readonly log: Logger;
   private readonly outputs = new Map<string, string>();
   private readonly json: boolean;
+  private readonly outputDecls: Readonly<Record<string, OutputDecl>>;
 
   constructor(opts: PlatformOptions) {
     super(opts);
     this.json = opts.json ?? false;
+    this.outputDecls = opts.outputs ?? {};
     const color =
       !isTruthy(this.env.NO_COLOR) && (isTruthy(this.env.FORCE_COLOR) || (process.stderr.isTTY ?? false));
     this.log = new LineLogger({
@@ -58,7 +61,10 @@ export class TerminalPlatform extends BasePlatform {
 
   override finish(): void {
     if (this.json) {
-      process.stdout.write(JSON.stringify(this.getOutputs(), null, 2) + '\n');
+      const typed = Object.fromEntries(
+        [...this.outputs].map(([k, v]) => [k, typedOutputValue(v, this.outputDecls[k])]),
+      );
+      process.stdout.write(JSON.stringify(typed, null, 2) + '\n');
     } else if (this.outputs.size > 0) {
       const width = Math.max(...[...this.outputs.keys()].map((k) => k.length));
       const lines = [...this.outputs].map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
