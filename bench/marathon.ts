@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { hostNode, runAction } from '../test/harness/runner.js';
+import { hostNode, runBundle } from '../test/harness/runner.js';
 import { startMarathonSim, type MarathonSim, type SimEvent } from '../test/sim/marathon/server.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,7 +50,7 @@ function workspace(text = definition): string {
 
 /** Version 1 runs (through the action itself, so the app is exactly what the action would have made). */
 async function seed(sim: MarathonSim, instances: number): Promise<void> {
-  const r = await runAction('deploy-marathon', {
+  const r = await runBundle('deploy-marathon', {
     workspace: workspace(),
     with: inputs(sim, D1, instances),
   });
@@ -88,7 +88,7 @@ async function healthyRun(): Promise<{ exitAfterSuccessMs: number; simDeploySeco
     };
     const startSim = sim.now();
     sim.events.on('event', onEvent);
-    const r = await runAction('deploy-marathon', { workspace: workspace(), with: inputs(sim, D2, 3) });
+    const r = await runBundle('deploy-marathon', { workspace: workspace(), with: inputs(sim, D2, 3) });
     const exitedAt = performance.now();
     sim.events.off('event', onEvent);
     if (r.exitCode !== 0 || r.outputs.get('result') !== 'deployed' || successAt === undefined)
@@ -110,7 +110,7 @@ async function crashRun(instances: number): Promise<{ declaredAfterSimSeconds: n
   try {
     await seed(sim, instances);
     const before = sim.requests.length;
-    const r = await runAction('deploy-marathon', {
+    const r = await runBundle('deploy-marathon', {
       workspace: workspace(),
       with: inputs(sim, D2, instances),
     });
@@ -147,7 +147,7 @@ async function rerunRun(reruns: number): Promise<{ deployments: number; rerunMs:
     'release-id': '42',
   };
   try {
-    const first = await runAction('deploy-marathon', { workspace: ws(), with: withInputs });
+    const first = await runBundle('deploy-marathon', { workspace: ws(), with: withInputs });
     if (first.outputs.get('result') !== 'deployed')
       throw new Error(`first deploy failed:
 ${first.stdout}${first.stderr}`);
@@ -163,7 +163,7 @@ ${first.stdout}${first.stderr}`);
     const rerunMs: number[] = [];
     for (let i = 0; i < reruns; i++) {
       const t0 = performance.now();
-      const r = await runAction('deploy-marathon', {
+      const r = await runBundle('deploy-marathon', {
         workspace: ws(),
         with: withInputs,
         env: { GITHUB_RUN_ID: String(5000 + i) },
@@ -211,9 +211,9 @@ async function mesosKillRun(pollInterval: string): Promise<{ afterKillSimSeconds
     'poll-interval': pollInterval,
   });
   try {
-    await runAction('deploy-marathon', { workspace: ws(), with: withInputs(D1) });
+    await runBundle('deploy-marathon', { workspace: ws(), with: withInputs(D1) });
     const before = sim.requests.length;
-    const r = await runAction('deploy-marathon', { workspace: ws(), with: withInputs(D2) });
+    const r = await runBundle('deploy-marathon', { workspace: ws(), with: withInputs(D2) });
     const newVersion = r.outputs.get('version');
     const kills = sim.eventLog.filter(
       (e) =>

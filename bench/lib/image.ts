@@ -2,19 +2,19 @@
  * Writes a large OCI image layout for the registry benchmarks, streamed to disk (never whole in memory):
  * `layers` layers of incompressible random bytes (one file per layer in a tar), each stored as gzip level 0
  * (`application/vnd.oci.image.layer.v1.tar+gzip`, a valid gzip stream of stored blocks: real media type, no
- * compression cost, blob size ≈ data size), plus a config, a manifest and `index.json` naming it `tag`.
+ * compression cost, blob size ≈ data size); the config, manifest and `index.json` come from the tests' one
+ * layout writer (test/sim/registry/oci-layout.ts).
  */
 import { createHash, randomFillSync, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { tarHeader, writeImageLayout } from '../../test/sim/registry/oci-layout.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 export interface BenchImage {
@@ -28,29 +28,6 @@ export interface BenchImage {
   layerSizes: number[];
   /** Blob count (config + layers). */
   blobs: number;
-}
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** A ustar header for one regular file. */
-function tarHeader(name: string, size: number): Buffer {
-  const h = Buffer.alloc(512, 0);
-  const put = (value: string, offset: number, length: number) => h.write(value, offset, length, 'ascii');
-  const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, '0') + '\0';
-  put(name, 0, 100);
-  put(octal(0o644, 8), 100, 8);
-  put(octal(0, 8), 108, 8);
-  put(octal(0, 8), 116, 8);
-  put(octal(size, 12), 124, 12);
-  put(octal(0, 12), 136, 12);
-  put('        ', 148, 8);
-  put('0', 156, 1);
-  put('ustar\0', 257, 6);
-  put('00', 263, 2);
-  let sum = 0;
-  for (const byte of h) sum += byte;
-  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
-  return h;
 }
 
 /** The tar stream of one file of `size` random bytes, produced 1 MiB at a time. */
@@ -108,42 +85,12 @@ export async function writeBenchImage(
   const layers: Array<{ digest: string; size: number; diffId: string }> = [];
   for (let i = 0; i < opts.layers; i++) layers.push(await writeLayer(blobDir, `layer${i}/data.bin`, per));
 
-  const configBytes = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Labels: { 'org.opencontainers.image.title': 'kiln-bench', seed: opts.seed ?? '' } },
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    }),
-  );
-  const config = { mediaType: OCI_CONFIG, digest: sha256(configBytes), size: configBytes.length };
-  const manifestBytes = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config,
-      layers: layers.map((l) => ({ mediaType: LAYER_GZIP, digest: l.digest, size: l.size })),
-    }),
-  );
-  const manifestDigest = sha256(manifestBytes);
-  await writeFile(join(blobDir, config.digest.slice(7)), configBytes);
-  await writeFile(join(blobDir, manifestDigest.slice(7)), manifestBytes);
-  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  await writeFile(
-    join(dir, 'index.json'),
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_INDEX,
-      manifests: [
-        {
-          mediaType: OCI_MANIFEST,
-          digest: manifestDigest,
-          size: manifestBytes.length,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
-        },
-      ],
-    }),
-  );
+  const { config, manifest } = await writeImageLayout(dir, {
+    tag,
+    layers: layers.map((l) => ({ mediaType: LAYER_GZIP, ...l })),
+    labels: { 'org.opencontainers.image.title': 'kiln-bench', seed: opts.seed ?? '' },
+  });
+  const manifestDigest = manifest.digest;
   return {
     dir,
     tag,

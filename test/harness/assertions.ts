@@ -54,7 +54,7 @@ export function expectNoLeak(
 
 /** The step printed nothing but one `::error::` line (mask and debug commands aside), exit 1: an input error. */
 export function onlyErrorLine(r: RunResult): string {
-  expect(r.exitCode).toBe(1);
+  expect(r.exitCode).toBe(2); // a bad input or setting (EXIT_CODES.badInput)
   const lines = (r.stdout + r.stderr)
     .split('\n')
     .filter((l) => l.trim() !== '' && !/^::(add-mask|debug)::/.test(l));
@@ -63,9 +63,12 @@ export function onlyErrorLine(r: RunResult): string {
   return lines[0] as string;
 }
 
-/** Exactly one `::error::` line, no stack trace, exit 1: a failure after the work started. */
-export function oneErrorLine(r: RunResult): string {
-  expect(r.exitCode).toBe(1);
+/**
+ * Exactly one `::error::` line, no stack trace: a failure after the work started (exit 1), or a setting a server
+ * refused, such as credentials (exit 2).
+ */
+export function oneErrorLine(r: RunResult, exitCode: 1 | 2 = 1): string {
+  expect(r.exitCode).toBe(exitCode);
   const errors = r.stdout.split('\n').filter((l) => l.startsWith('::error::'));
   expect(errors).toHaveLength(1);
   expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);

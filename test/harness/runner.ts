@@ -176,7 +176,8 @@ export interface RunResult {
   files(): Map<string, string>;
 }
 
-export async function runAction(action: string, opts: RunOptions = {}): Promise<RunResult> {
+/** Run the committed bundle dist/<action>/index.js as the GitHub runner does (INPUT_* variables, GITHUB_* files). */
+export async function runBundle(action: string, opts: RunOptions = {}): Promise<RunResult> {
   const meta = readActionMetadata(action);
   const dir = mkdtempSync(join(tmpdir(), `kiln-harness-${action.replace(/\W+/g, '-')}-`));
   const workspace = opts.workspace ?? join(dir, 'workspace');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDotenv } from '../../packages/core/src/platform/gitlab.js';
 import { jsonEqual, parseJson, type JsonObject } from '../../packages/core/src/util/json.js';
-import { listFiles, node24, repoRoot, runAction, hostNode } from '../harness/runner.js';
+import { listFiles, node24, repoRoot, runBundle, hostNode } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 import { startMarathonSim, type MarathonSim, type MarathonSimOptions } from '../sim/marathon/server.js';
 
@@ -76,7 +76,7 @@ function github(node: string, label: string): Driver {
     label,
     async run(inputs, o = {}) {
       const workspace = workspaceWith(o.files ?? defaultFiles());
-      const r = await runAction('deploy-marathon', {
+      const r = await runBundle('deploy-marathon', {
         node,
         workspace,
         with: inputs,
@@ -391,7 +391,7 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
     ];
     for (const [text, message, extra] of cases) {
       const r = await driver.run(base(s, extra), { files: { 'qa-deploy.json': text } });
-      expect(r.exitCode).toBe(1);
+      expect(r.exitCode).toBe(2);
       const errors = r.log.split('\n').filter((l) => /error/i.test(l));
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain(message);
@@ -410,7 +410,7 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
     const wrong = await driver.run(
       base(s, { 'marathon-user': 'ci', 'marathon-password': 'wrong-pa55-secret' }),
     );
-    expect(wrong.exitCode).toBe(1);
+    expect(wrong.exitCode).toBe(2); // a setting to fix, not a failed release
     expect(wrong.log).toContain('answered HTTP 401: the credentials were rejected; check them.');
     expect(everythingOf(wrong)).not.toContain('wrong-pa55-secret');
 
@@ -763,7 +763,7 @@ describe('Marathon as it really behaves (1.10)', () => {
       const r = await driver.run(usersInputs(s, { 'marathon-user': 'ci', 'marathon-password': 'wrong-pw' }), {
         files: usersFile(),
       });
-      expect(r.exitCode).toBe(1);
+      expect(r.exitCode).toBe(2);
       expect(r.log).toContain('answered HTTP 401: the credentials were rejected; check them.');
       expect(everythingOf(r)).not.toMatch(/<html|<title|HTTP ERROR/i);
     }

@@ -1,14 +1,14 @@
 /** The runner-contract harness itself: state handed from main to post, file-command grammar, unknown inputs. */
 import { describe, expect, test } from '@jest/globals';
-import { parseFileCommands, runAction } from '../harness/runner.js';
+import { parseFileCommands, runBundle } from '../harness/runner.js';
 
 describe('runner-contract harness', () => {
   test('state saved by main reaches post as STATE_<name>', async () => {
-    const main = await runAction('test/fixtures/actions/stateful', { with: { value: 'line one\nline two' } });
+    const main = await runBundle('test/fixtures/actions/stateful', { with: { value: 'line one\nline two' } });
     expect(main.exitCode).toBe(0);
     expect(main.outputs.get('phase')).toBe('main');
     expect(main.state.get('saved')).toBe('line one\nline two');
-    const post = await runAction('test/fixtures/actions/stateful', {
+    const post = await runBundle('test/fixtures/actions/stateful', {
       with: { value: 'x' },
       post: { state: main.state },
     });
@@ -16,7 +16,7 @@ describe('runner-contract harness', () => {
     expect(post.outputs.get('seen')).toBe(JSON.stringify('line one\nline two'));
   });
   test('unknown inputs only warn, as on the runner', async () => {
-    const r = await runAction('test/fixtures/actions/stateful', { with: { value: 'v', nope: '1' } });
+    const r = await runBundle('test/fixtures/actions/stateful', { with: { value: 'v', nope: '1' } });
     expect(r.exitCode).toBe(0);
     expect(r.runnerWarnings).toEqual(["Unexpected input(s) 'nope'"]);
   });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onlyErrorLine } from '../harness/assertions.js';
 import { startServer, type TestServer } from '../harness/http-fixture.js';
-import { repoRoot, runAction } from '../harness/runner.js';
+import { repoRoot, runBundle } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 
 const servers: Array<TestServer | Server> = [];
@@ -71,7 +71,7 @@ describe('mistakes are one line before anything runs', () => {
     ],
   ])('smoke-test: %s', async (_what, inputs, message) => {
     const srv = await target();
-    const r = await runAction('smoke-test', { with: { url: `${srv.url}/health`, ...inputs } });
+    const r = await runBundle('smoke-test', { with: { url: `${srv.url}/health`, ...inputs } });
     expect(onlyErrorLine(r)).toMatch(message);
     expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
     expect(srv.requests).toHaveLength(0);
@@ -80,7 +80,7 @@ describe('mistakes are one line before anything runs', () => {
   test('smoke-test: a report-dir that is a file', async () => {
     const srv = await target();
     const ws = workspace({ 'reports.txt': 'not a dir' });
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       workspace: ws,
       with: { url: `${srv.url}/health`, 'report-dir': 'reports.txt' },
     });
@@ -121,7 +121,7 @@ describe('mistakes are one line before anything runs', () => {
     ],
   ])('smoke-test checks file: %s', async (_what, text, message) => {
     const srv = await target();
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       workspace: workspace({ 'checks.yml': text }),
       with: { checks: 'checks.yml', vars: `BASE=${srv.url}` },
     });
@@ -132,7 +132,7 @@ describe('mistakes are one line before anything runs', () => {
 
   test('smoke-test: a checks file that is /dev/zero is refused at once, not read', async () => {
     const started = Date.now();
-    const r = await runAction('smoke-test', { with: { checks: '/dev/zero' } });
+    const r = await runBundle('smoke-test', { with: { checks: '/dev/zero' } });
     expect(onlyErrorLine(r)).toMatch(/the checks file is not a regular file/);
     expect(Date.now() - started).toBeLessThan(15_000);
   });
@@ -163,7 +163,7 @@ describe('mistakes are one line before anything runs', () => {
     const srv = await target();
     const ws = workspace();
     const file = make(ws);
-    const r = await runAction('deploy-marathon', {
+    const r = await runBundle('deploy-marathon', {
       workspace: ws,
       with: { 'marathon-url': srv.url, 'app-definition': file },
     });
@@ -172,13 +172,13 @@ describe('mistakes are one line before anything runs', () => {
   });
 
   test('registry actions: an insecure-registries entry with a scheme; a digest Kiln cannot verify', async () => {
-    const insecure = await runAction('promote', {
+    const insecure = await runBundle('promote', {
       with: { source: 'reg.example.com/app:1', tags: 'v1', 'insecure-registries': 'http://reg.example.com' },
     });
     expect(onlyErrorLine(insecure)).toMatch(
       /Input 'insecure-registries'.*"http:\/\/reg\.example\.com" is not a registry host/,
     );
-    const blake = await runAction('promote', {
+    const blake = await runBundle('promote', {
       with: { source: `reg.example.com/app@blake3:${'a'.repeat(64)}`, tags: 'v1' },
     });
     expect(onlyErrorLine(blake)).toMatch(/Input 'source'.*cannot be verified; expected a sha256/);
@@ -192,7 +192,7 @@ describe('mistakes are one line before anything runs', () => {
       cwd: ws,
       env: { PATH: process.env.PATH, NO_COLOR: '1', GITLAB_CI: 'true', CI_PROJECT_DIR: ws },
     });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect((r.stdout + r.stderr).trim()).toMatch(
       /^error: KILN_DOTENV: ".*kiln\.env" is a directory; expected a file path\.$/,
     );
@@ -222,7 +222,7 @@ describe('mistakes are one line before anything runs', () => {
         env: { PATH: process.env.PATH, NO_COLOR: '1', TMPDIR: tmp },
       },
     );
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stdout + r.stderr).toMatch(
       /Input 'rendered-file'.*kiln-marathon-app\.json" is a symbolic link; Kiln does not write through links/,
     );
@@ -258,7 +258,7 @@ describe('a Marathon that stalls: deploy-marathon ends within its timeout', () =
   test.each(['headers', 'trickle', 'endless'] as const)('it %s', async (mode) => {
     const url = await stallingMarathon(mode);
     const started = Date.now();
-    const r = await runAction('deploy-marathon', {
+    const r = await runBundle('deploy-marathon', {
       workspace: workspace({ 'deploy.json': APP }),
       with: { 'marathon-url': url, 'app-definition': 'deploy.json', timeout: '3s' },
     });
@@ -281,7 +281,7 @@ describe('a registry that accepts connections and never answers', () => {
     const { writeOciLayout } = await import('../sim/registry/oci-layout.js');
     await writeOciLayout(join(ws, 'oci'), { seed: 'silent', randomBytes: 1000 });
     const started = Date.now();
-    const r = await runAction('push-registry', {
+    const r = await runBundle('push-registry', {
       workspace: ws,
       env: { DOCKER_CONFIG: ws },
       with: { source: 'oci', destinations: `${new URL(url).host}/silent/app`, tags: '1', timeout: '3s' },
@@ -320,7 +320,7 @@ async function viaCli(
 }
 
 describe.each(['gitlab', 'terminal'] as const)('the same through the CLI on %s', (platform) => {
-  test('mistakes: one error line, no request, exit 1 (deadline, URL credentials, JSONPath, /dev/zero, digest)', async () => {
+  test('mistakes: one error line, no request, exit 2 (deadline, URL credentials, JSONPath, /dev/zero, digest)', async () => {
     const srv = await target();
     const ws = workspace({
       'checks.yml':
@@ -351,7 +351,7 @@ describe.each(['gitlab', 'terminal'] as const)('the same through the CLI on %s',
     ];
     for (const [action, inputs, message] of cases) {
       const r = await viaCli(platform, action, inputs, ws);
-      expect([action, r.exitCode]).toEqual([action, 1]);
+      expect([action, r.exitCode]).toEqual([action, 2]);
       expect(r.lines).toEqual([expect.stringMatching(message)]);
       expect(r.log).not.toContain('s3cret-pw');
     }
@@ -384,7 +384,7 @@ describe.each(['gitlab', 'terminal'] as const)('the same through the CLI on %s',
       { url: `${url}/health`, timeout: '1s', deadline: '2s' },
       workspace(),
     );
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(3); // smoke-test could not test: no usable answer
     expect(r.log).toMatch(/no answer from 127\.0\.0\.1:\d+ within 1000ms/);
     expect(Date.now() - started).toBeLessThan(20_000);
   });

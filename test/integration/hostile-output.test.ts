@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseWorkflowCommands, repoRoot, runAction } from '../harness/runner.js';
+import { parseWorkflowCommands, repoRoot, runBundle } from '../harness/runner.js';
 import { startServer, type TestServer } from '../harness/http-fixture.js';
 import { runNode } from '../harness/tsx.js';
 import { startMarathonSim, type MarathonSim } from '../sim/marathon/server.js';
@@ -106,7 +106,7 @@ describe('smoke-test: a target that answers with workflow commands and escapes',
 
   test('GitHub runner: no forged command, the verdict output is Kiln’s, no raw escape in the log', async () => {
     const srv = await hostileTarget();
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       workspace: checksWorkspace(),
       with: { checks: 'checks.yml', vars: `BASE=${srv.url}`, deadline: '2s' },
     });
@@ -169,7 +169,7 @@ describe('smoke-test: a target that answers with workflow commands and escapes',
         '',
       ].join('\n'),
     );
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       workspace: dir,
       with: {
         checks: 'checks.yml',
@@ -205,7 +205,7 @@ describe('smoke-test: a target that answers with workflow commands and escapes',
       },
     });
     servers.push(srv);
-    const r = await runAction('smoke-test', { with: inputs(srv) });
+    const r = await runBundle('smoke-test', { with: inputs(srv) });
     expect(r.exitCode).toBe(1);
     const longest = Math.max(...(r.stdout + r.stderr).split('\n').map((l) => l.length));
     expect(longest).toBeLessThan(9000);
@@ -243,7 +243,7 @@ describe('deploy-marathon: a Marathon whose messages carry commands, escapes and
       'marathon-password': PASSWORD,
       timeout: '5s',
     };
-    const gh = await runAction('deploy-marathon', { workspace: files(), with: withInputs });
+    const gh = await runBundle('deploy-marathon', { workspace: files(), with: withInputs });
     expect(gh.exitCode).toBe(1);
     expect(forgedCommands(gh.stdout)).toEqual([]);
     expect(terminalEscapes(gh.stdout + gh.stderr)).toEqual([]);

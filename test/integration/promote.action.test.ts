@@ -20,7 +20,7 @@ import {
   referrersTag,
   RegistryClient,
 } from '../../packages/core/src/registry/index.js';
-import { repoRoot, runAction, runtimes, type RunResult } from '../harness/runner.js';
+import { repoRoot, runBundle, runtimes, type RunResult } from '../harness/runner.js';
 import {
   expectNoLeak as expectNoLeakOf,
   oneErrorLine,
@@ -194,7 +194,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     const img = await newLayout();
     await seed(img.dir, `${open.host}/${p}/app:build-7`);
     proxy.resetStats();
-    const r = await runAction('promote', {
+    const r = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${proxy.host}/${p}/app:build-7`, tags: 'qa' },
@@ -237,7 +237,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     const img = await newLayout(80_000);
     await seed(img.dir, `${open.host}/${p}/team-a:1.0`);
     proxy.resetStats();
-    const r = await runAction('promote', {
+    const r = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${proxy.host}/${p}/team-a:1.0`, targets: `${proxy.host}/${p}/team-b` },
@@ -261,7 +261,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     const sig = await seedSignature(open.host, `${p}/multi`, idx.digest, idx.bytes.length);
     proxy.resetStats();
     proxy2.resetStats();
-    const r = await runAction('promote', {
+    const r = await runBundle('promote', {
       node,
       env: isolated(),
       with: {
@@ -310,7 +310,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     const moved = await newLayout();
     await seed(moved.dir, `${open.host}/${p}/guard:latest`);
     proxy2.resetStats();
-    const r = await runAction('promote', {
+    const r = await runBundle('promote', {
       node,
       env: isolated(),
       with: {
@@ -319,7 +319,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
         'expected-digest': tested.manifest.digest,
       },
     });
-    expect(oneErrorLine(r)).toBe(
+    expect(oneErrorLine(r, 2)).toBe(
       `::error::refusing to copy ${open.host}/${p}/guard:latest: it now resolves to ${moved.manifest.digest}, not the expected ${tested.manifest.digest} (the source moved)`,
     );
     // Nothing was written: at most the read-only HEAD of the target tag, sent with the source read.
@@ -327,7 +327,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expect(proxy2.stats().uploadedBytes).toBe(0);
     expect(r.summary).toContain('promote: ❌ failed');
 
-    const pinned = await runAction('promote', {
+    const pinned = await runBundle('promote', {
       node,
       env: isolated(),
       with: {
@@ -348,19 +348,19 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     await seed(a.dir, `${open.host}/${p}/rel:candidate`);
     await seed(b.dir, `${open.host}/${p}/rel:1.0`);
     proxy.resetStats();
-    const refused = await runAction('promote', {
+    const refused = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${proxy.host}/${p}/rel:candidate`, tags: '1.0' },
     });
-    expect(oneErrorLine(refused)).toBe(
+    expect(oneErrorLine(refused, 2)).toBe(
       `::error::refusing to overwrite ${proxy.host}/${p}/rel:1.0: it holds ${b.manifest.digest}, not ${a.manifest.digest} (set allow-overwrite to true to move it)`,
     );
     expect(writes(proxy)).toEqual([]);
     expect(await rawHead(open.url, `${p}/rel`, '1.0')).toBe(b.manifest.digest);
 
     proxy.resetStats();
-    const dry = await runAction('promote', {
+    const dry = await runBundle('promote', {
       node,
       env: isolated(),
       with: {
@@ -382,7 +382,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expect(writes(proxy)).toEqual([]);
     expect(await rawHead(open.url, `${p}/rel`, 'stable')).toBeUndefined();
 
-    const allowed = await runAction('promote', {
+    const allowed = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${proxy.host}/${p}/rel:candidate`, tags: '1.0', 'allow-overwrite': 'true' },
@@ -403,7 +403,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     await seed(img.dir, `${tokenReg.host}/${p}/src:1`);
     const ts = tokenReg.tokenServer!;
     ts.clearRequests();
-    const r = await runAction('promote', {
+    const r = await runBundle('promote', {
       node,
       env: isolated(),
       with: {
@@ -423,8 +423,8 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expectNoLeak(r, [r.dir]);
   });
 
-  test('bad references and bad credentials: one line, exit 1, the password never printed', async () => {
-    const badSource = await runAction('promote', {
+  test('bad references and bad credentials: one line, exit 2, the password never printed', async () => {
+    const badSource = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: 'registry.example.com/App:1', tags: '1.0' },
@@ -432,7 +432,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expect(onlyErrorLine(badSource)).toBe(
       "::error::Input 'source': invalid image reference 'registry.example.com/App:1': repository names must be lowercase ('App'; a registry host needs a '.' or a ':port', or must be 'localhost'); expected [registry[:port]/]repository[:tag][@digest], e.g. 'ghcr.io/org/app:1.2.3'",
     );
-    const badTarget = await runAction('promote', {
+    const badTarget = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${open.host}/x/app:1`, targets: `${open.host}/x/app:` },
@@ -440,7 +440,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expect(onlyErrorLine(badTarget)).toContain(
       `::error::Input 'targets': invalid image reference '${open.host}/x/app:': ':' must be followed by a tag`,
     );
-    const nothing = await runAction('promote', {
+    const nothing = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${open.host}/x/app:1` },
@@ -448,7 +448,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     expect(onlyErrorLine(nothing)).toBe(
       "::error::Input 'targets': is required unless tags is given; expected target references (e.g. ghcr.io/org/app:1.4.2) or tags for the source repository.",
     );
-    const badDigest = await runAction('promote', {
+    const badDigest = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${open.host}/x/app:1`, tags: '2', 'expected-digest': 'sha256:abc' },
@@ -460,7 +460,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     const img = await newLayout();
     await seed(img.dir, `${open.host}/${p}/creds:1`);
     const wrong = 'not-the-Pr0mote';
-    const r = await runAction('promote', {
+    const r = await runBundle('promote', {
       node,
       env: isolated(),
       with: {
@@ -470,14 +470,14 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
         password: wrong,
       },
     });
-    expect(oneErrorLine(r)).toContain(`::error::authentication failed for ${basicReg.host} (user alice)`);
+    expect(oneErrorLine(r, 2)).toContain(`::error::authentication failed for ${basicReg.host} (user alice)`);
     expectNoLeak(r, [r.dir], wrong);
-    const missing = await runAction('promote', {
+    const missing = await runBundle('promote', {
       node,
       env: isolated(),
       with: { source: `${open.host}/${p}/nothing-here:1`, tags: '2' },
     });
-    expect(oneErrorLine(missing)).toContain(`${open.host}/${p}/nothing-here:1 not found`);
+    expect(oneErrorLine(missing, 2)).toContain(`${open.host}/${p}/nothing-here:1 not found`);
   });
 });
 
@@ -517,7 +517,7 @@ describe('promote through the kiln CLI', () => {
 
     // An empty release version is refused (the users' job checks this by hand).
     const empty = await runNode([cli, 'promote', '--tags', ''], { cwd: dir, env });
-    expect(empty.exitCode).toBe(1);
+    expect(empty.exitCode).toBe(2);
     expect(empty.stdout.trim()).toContain("Input 'targets': is required unless tags is given");
   });
 
@@ -542,7 +542,7 @@ describe('promote through the kiln CLI', () => {
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({
       digest: img.manifest.digest,
-      promoted: `${open2.host}/interop/promoted:1`,
+      promoted: [`${open2.host}/interop/promoted:1`], // --json: a list output is an array
     });
     const raw = await skopeo.run([
       'inspect',

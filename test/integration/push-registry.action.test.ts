@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, runAction, runtimes, type RunResult } from '../harness/runner.js';
+import { repoRoot, runBundle, runtimes, type RunResult } from '../harness/runner.js';
 import {
   expectNoLeak as expectNoLeakOf,
   oneErrorLine,
@@ -142,7 +142,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
   test('an OCI layout to two registries at once (open + htpasswd), two tags; skopeo reads the same bytes; a re-run is unchanged and uploads nothing', async () => {
     const ws = await workspace();
     proxy.resetStats();
-    const r = await runAction('push-registry', {
+    const r = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -206,7 +206,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
 
     // Idempotent: the same digest is already there, so nothing is written (ECR's immutable tags stay happy).
     proxy.resetStats();
-    const again = await runAction('push-registry', {
+    const again = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -233,7 +233,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
 
   test('archives written by skopeo: oci-archive keeps the layout digest, docker-archive is pushed as skopeo reads it', async () => {
     const ws = await workspace();
-    const oci = await runAction('push-registry', {
+    const oci = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -243,7 +243,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
     expect(oci.outputs.get('digest')).toBe(layout.manifest.digest);
     expect(await rawHead(open2.url, `${p}/archived`, 'oci')).toBe(layout.manifest.digest);
 
-    const docker = await runAction('push-registry', {
+    const docker = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -265,7 +265,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
   });
 
   test('a multi-arch index from a layout: every child pushed, the index digest kept; a registry source and a dry run', async () => {
-    const r = await runAction('push-registry', {
+    const r = await runBundle('push-registry', {
       node,
       env: isolated(),
       with: { source: `oci:${multi.dir}:multi`, destinations: `${open.host}/${p}/multi:2.0` },
@@ -284,7 +284,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
     for (const child of multi.children) expect(await rawHead(open.url, `${p}/multi`, child)).toBe(child);
 
     // From a registry: the untagged destination keeps the source's tag.
-    const copy = await runAction('push-registry', {
+    const copy = await runBundle('push-registry', {
       node,
       env: isolated(),
       with: {
@@ -298,7 +298,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
 
     // A dry run reads, plans and writes nothing.
     const before = await rawHead(open2.url, `${p}/dry`, '1');
-    const dry = await runAction('push-registry', {
+    const dry = await runBundle('push-registry', {
       node,
       env: isolated(),
       with: { source: `oci:${multi.dir}`, destinations: `${open2.host}/${p}/dry:1`, 'dry-run': 'true' },
@@ -320,7 +320,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
     const ws = await workspace();
     const ts = tokenReg.tokenServer!;
     ts.clearRequests();
-    const r = await runAction('push-registry', {
+    const r = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -339,26 +339,26 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
     expectNoLeak(r, [ws, r.dir]);
   });
 
-  test('bad references and bad credentials: one line, exit 1, the password never printed', async () => {
+  test('bad references and bad credentials: one line, exit 2, the password never printed', async () => {
     const ws = await workspace();
-    const badRef = await runAction('push-registry', {
+    const badRef = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
       with: { source: 'build/oci', destinations: `${open.host}/Team/App:1` },
     });
-    expect(badRef.exitCode).toBe(1);
+    expect(badRef.exitCode).toBe(2);
     expect(onlyErrorLine(badRef)).toBe(
       `::error::Input 'destinations': invalid image reference '${open.host}/Team/App:1': repository names must be lowercase ('Team/App'; a registry host needs a '.' or a ':port', or must be 'localhost'); expected [registry[:port]/]repository[:tag][@digest], e.g. 'ghcr.io/org/app:1.2.3'`,
     );
-    const badTag = await runAction('push-registry', {
+    const badTag = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
       with: { source: 'build/oci', destinations: `${open.host}/x/app`, tags: 'v1, -bad' },
     });
     expect(onlyErrorLine(badTag)).toContain(`::error::Input 'tags': "-bad" is not a valid tag`);
-    const noSource = await runAction('push-registry', {
+    const noSource = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -369,7 +369,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
     );
 
     const wrong = 'not-the-Pa55word';
-    const r = await runAction('push-registry', {
+    const r = await runBundle('push-registry', {
       node,
       workspace: ws,
       env: isolated(),
@@ -380,8 +380,8 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
         password: wrong,
       },
     });
-    expect(r.exitCode).toBe(1);
-    const line = oneErrorLine(r);
+    expect(r.exitCode).toBe(2);
+    const line = oneErrorLine(r, 2);
     expect(line).toContain(`authentication failed for ${basicReg.host} (user alice)`);
     expect(r.stdout).not.toContain(`::error::${wrong}`);
     const printed = r.stdout
@@ -400,7 +400,7 @@ describe('push-registry: docker config, one deadline, cancellation', () => {
     await mkdir(join(ws, 'cfg'));
     const auth = Buffer.from(`alice:${PASSWORD}`).toString('base64');
     await writeFile(join(ws, 'cfg', 'config.json'), JSON.stringify({ auths: { [basicReg.host]: { auth } } }));
-    const r = await runAction('push-registry', {
+    const r = await runBundle('push-registry', {
       workspace: ws,
       env: isolated(),
       with: { source: 'build/oci', destinations: `${basicReg.host}/cfg/app:1`, 'docker-config': 'cfg' },
@@ -414,7 +414,7 @@ describe('push-registry: docker config, one deadline, cancellation', () => {
   test('timeout is one deadline for the whole push: past it the step fails in one line and no tag is written', async () => {
     proxy.setLatency(700);
     try {
-      const r = await runAction('push-registry', {
+      const r = await runBundle('push-registry', {
         env: isolated(),
         with: { source: `oci:${layout.dir}`, destinations: `${proxy.host}/slow/app:1`, timeout: '1s' },
       });
@@ -432,7 +432,7 @@ describe('push-registry: docker config, one deadline, cancellation', () => {
   test('SIGTERM while pushing: exit 143, no tag written', async () => {
     proxy.setLatency(300);
     try {
-      const r = await runAction('push-registry', {
+      const r = await runBundle('push-registry', {
         env: isolated(),
         with: { source: `oci:${layout.dir}`, destinations: `${proxy.host}/cancelled/app:1` },
         signalWhen: { text: 'Pushing ', signal: 'SIGTERM' },
@@ -506,7 +506,7 @@ describe('push-registry through the kiln CLI', () => {
         env,
       },
     );
-    expect(bad.exitCode).toBe(1);
+    expect(bad.exitCode).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr.trim().split('\n')).toEqual([
       expect.stringContaining(

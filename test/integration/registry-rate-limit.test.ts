@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawHead } from '../harness/assertions.js';
-import { repoRoot, runAction, type RunResult } from '../harness/runner.js';
+import { repoRoot, runBundle, type RunResult } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 import { startFaultProxy, type FaultProxy } from '../sim/registry/fault-proxy.js';
 import { writeOciLayout, type OciLayoutImage } from '../sim/registry/oci-layout.js';
@@ -59,7 +59,7 @@ describe('a registry answering 429 to every third request and 503 to one in ten'
     const pushes: RunResult[] = await inBatches(RUNS, 5, async (i) => {
       const ws = await mkdtemp(join(work, 'ws-'));
       await cp(layout.dir, join(ws, 'oci'), { recursive: true });
-      return runAction('push-registry', {
+      return runBundle('push-registry', {
         workspace: ws,
         env: env(),
         with: { source: 'oci', destinations: `${proxy.host}/limited/app${i}`, tags: '1.0', timeout: '2m' },
@@ -74,7 +74,7 @@ describe('a registry answering 429 to every third request and 503 to one in ten'
       ]).toEqual([0, layout.manifest.digest, '', '']);
 
     const promotes: RunResult[] = await inBatches(RUNS, 5, (i) =>
-      runAction('promote', {
+      runBundle('promote', {
         env: env(),
         with: {
           source: `${proxy.host}/limited/app${i}:1.0`,

@@ -14,7 +14,7 @@ import {
   status,
   type TestServer,
 } from '../harness/http-fixture.js';
-import { repoRoot, runAction, runtimes } from '../harness/runner.js';
+import { repoRoot, runBundle, runtimes } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 
 let srv: TestServer;
@@ -27,7 +27,7 @@ const fast = { interval: '50ms', deadline: '5s', timeout: '2s' };
 
 describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   test('a healthy service passes: outputs, summary, exit 0', async () => {
-    const r = await runAction('smoke-test', { node, with: { url: `${srv.url}/health`, ...fast } });
+    const r = await runBundle('smoke-test', { node, with: { url: `${srv.url}/health`, ...fast } });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
     expect(r.outputs.get('verdict')).toBe('pass');
@@ -60,7 +60,7 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
 
   test('waits for a service that becomes healthy', async () => {
     srv.route('/warming', healthyAfter(2));
-    const r = await runAction('smoke-test', { node, with: { url: `${srv.url}/warming`, ...fast } });
+    const r = await runBundle('smoke-test', { node, with: { url: `${srv.url}/warming`, ...fast } });
     expect(r.exitCode).toBe(0);
     expect(r.outputs.get('verdict')).toBe('pass');
     expect(r.outputs.get('attempts')).toBe('3');
@@ -68,7 +68,7 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   });
 
   test('an unexpected status until the deadline fails: exit 1, verdict fail, error annotation', async () => {
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `${srv.url}/health\n${srv.url}/missing`, interval: '50ms', deadline: '300ms' },
     });
@@ -85,7 +85,7 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   });
 
   test('expect-status accepts lists and ranges', async () => {
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `${srv.url}/missing`, 'expect-status': '200, 404', ...fast },
     });
@@ -93,13 +93,13 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
     expect(r.outputs.get('verdict')).toBe('pass');
   });
 
-  test('INPUT_TIMEOUT=abc exits 1 with one line naming timeout, no stack', async () => {
-    const r = await runAction('smoke-test', {
+  test('INPUT_TIMEOUT=abc exits 2 (bad input) with one line naming timeout, no stack', async () => {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `${srv.url}/health` },
       env: { INPUT_TIMEOUT: 'abc' },
     });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.trim() !== '');
     expect(lines).toEqual([
       `::error::Input 'timeout': "abc" is not a duration; expected e.g. 500ms, 30s, 5m or 1h30m.`,
@@ -108,30 +108,30 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   });
 
   test('a bad expect-status is a one-line input error', async () => {
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `${srv.url}/health`, 'expect-status': '2000' },
     });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2);
     expect(r.stdout.trim()).toBe(
       `::error::Input 'expect-status': "2000": '2000' is not a status code; expected codes such as 200, 200-299, 2xx or 200,301.`,
     );
   });
 
-  test('a refused connection is an error (exit 2), reported with its reason', async () => {
+  test('a refused connection is an error (exit 3: not tested), reported with its reason', async () => {
     const port = await closedPort();
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `http://127.0.0.1:${port}/`, interval: '50ms', deadline: '200ms' },
     });
-    expect(r.exitCode).toBe(2);
+    expect(r.exitCode).toBe(3);
     expect(r.outputs.get('verdict')).toBe('error');
     expect(JSON.parse(r.outputs.get('results') as string)[0].reason).toContain('connection refused');
   });
 
   test('SIGTERM while waiting cancels cleanly with exit 143', async () => {
     srv.route('/never', status(503));
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `${srv.url}/never`, interval: '200ms', deadline: '30s' },
       signalWhen: { text: 'retrying in', signal: 'SIGTERM' },
@@ -145,7 +145,7 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
   });
   test('SIGINT while waiting cancels cleanly with exit 130', async () => {
     srv.route('/never', status(503));
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       with: { url: `${srv.url}/never`, interval: '200ms', deadline: '30s' },
       signalWhen: { text: 'retrying in', signal: 'SIGINT' },
@@ -184,7 +184,7 @@ describe('the kiln CLI bundle', () => {
   test('inputs from KILN_* variables; terminal --json prints only JSON on stdout', async () => {
     const r = await runNode([cli, 'smoke-test', '--json'], { env: env({ KILN_URL: `${srv.url}/health` }) });
     expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'pass', attempts: '1' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ verdict: 'pass', attempts: 1, failed: 0 });
     expect(r.stderr).toContain(`✓ ${srv.url}/health: pass (200`);
   });
 
@@ -234,7 +234,7 @@ describe('the kiln CLI bundle', () => {
     const version = await runNode([cli, '--version'], { env: env({}) });
     expect(version.stdout.trim()).toMatch(/^kiln \d+\.\d+\.\d+$/);
     const unknown = await runNode([cli, 'deploy-nowhere'], { env: env({}) });
-    expect(unknown.exitCode).toBe(1);
+    expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain(
       "unknown action 'deploy-nowhere'; Expected one of: push-registry, promote, deploy-marathon, smoke-test.",
     );
@@ -243,7 +243,7 @@ describe('the kiln CLI bundle', () => {
       "error: unknown action 'smoke-tset'. Did you mean 'smoke-test'? Expected one of: push-registry, promote, deploy-marathon, smoke-test.",
     );
     const flag = await runNode([cli, 'smoke-test', '--ur', 'x'], { env: env({}) });
-    expect(flag.exitCode).toBe(1);
+    expect(flag.exitCode).toBe(2);
     expect(flag.stderr.trim()).toBe(
       "error: Unknown option '--ur' for kiln smoke-test. Did you mean '--url'? Or run 'kiln smoke-test --help' for the list of inputs.",
     );

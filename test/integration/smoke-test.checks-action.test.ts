@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedPort } from '../harness/http-fixture.js';
-import { listFiles, repoRoot, runAction, runtimes } from '../harness/runner.js';
+import { listFiles, repoRoot, runBundle, runtimes } from '../harness/runner.js';
 import { startSmokeService, type SmokeService } from '../harness/smoke-service.js';
 import { runNode } from '../harness/tsx.js';
 
@@ -60,7 +60,7 @@ checks:
 describe.each(runtimes())('checks file through the bundle under $label', ({ node }) => {
   test('a failing check: exit 1, outputs, reports — and the token used in a header is masked everywhere', async () => {
     const ws = workspaceWith({ 'smoke/qa.yml': checks(svc.http) });
-    const r = await runAction('smoke-test', {
+    const r = await runBundle('smoke-test', {
       node,
       workspace: ws,
       with: { checks: 'smoke/qa.yml', vars: 'VERSION=1.2.3', 'secret-vars': `API_TOKEN=${TOKEN}` },
@@ -99,19 +99,19 @@ describe.each(runtimes())('checks file through the bundle under $label', ({ node
         expect({ path, leaked: content.includes(TOKEN) }).toEqual({ path, leaked: false });
   });
 
-  test('no usable answer: exit 2, verdict error', async () => {
+  test('no usable answer: exit 3, verdict error', async () => {
     const port = await closedPort();
     const ws = workspaceWith({ 'c.yml': `checks:\n  - url: http://127.0.0.1:${port}/health\n` });
-    const r = await runAction('smoke-test', { node, workspace: ws, with: { checks: 'c.yml' } });
-    expect(r.exitCode).toBe(2);
+    const r = await runBundle('smoke-test', { node, workspace: ws, with: { checks: 'c.yml' } });
+    expect(r.exitCode).toBe(3);
     expect(r.outputs.get('verdict')).toBe('error');
     expect(r.outputs.get('errors')).toBe('1');
   });
 
-  test('a malformed checks file: exit 1, one line with the file, line and what is expected', async () => {
+  test('a malformed checks file: exit 2, one line with the file, line and what is expected', async () => {
     const ws = workspaceWith({ 'c.yml': 'checks:\n  - url: /health\n    expect: { stauts: 200 }\n' });
-    const r = await runAction('smoke-test', { node, workspace: ws, with: { checks: 'c.yml' } });
-    expect(r.exitCode).toBe(1);
+    const r = await runBundle('smoke-test', { node, workspace: ws, with: { checks: 'c.yml' } });
+    expect(r.exitCode).toBe(2);
     expect(r.stdout.trim()).toBe(
       "::error::c.yml:3:15: checks[0].expect.stauts: unknown key 'stauts'; did you mean 'status'? Expected one of: status, headers, body, jsonpath, duration, certificate, exitCode, stdout.",
     );

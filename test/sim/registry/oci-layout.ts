@@ -1,6 +1,8 @@
 /**
- * Writes a tiny single-platform OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) with node:crypto
- * and node:zlib only, so tests can push a real image with real clients (`skopeo copy oci:<dir>:<tag> …`).
+ * The one OCI image layout writer of the tests and the benchmarks (`oci-layout`, `index.json`, `blobs/sha256/…`),
+ * with node:crypto and node:zlib only, so tests can push a real image with real clients (`skopeo copy
+ * oci:<dir>:<tag> …`): {@link writeOciLayout} writes a tiny image in memory; the benchmarks stream large layers
+ * themselves (bench/lib/image.ts) and finish the layout with {@link writeImageLayout}.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -30,8 +32,8 @@ export interface OciLayoutImage {
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** One ustar header block for a regular file. */
-function tarHeader(name: string, size: number, mtime: number): Buffer {
+/** One ustar header block for a regular file (mode 0644, owner root). */
+export function tarHeader(name: string, size: number, mtime = 0): Buffer {
   const h = Buffer.alloc(512, 0);
   const put = (value: string, offset: number, length: number) => h.write(value, offset, length, 'ascii');
   const octal = (n: number, length: number) => n.toString(8).padStart(length - 1, '0') + '\0';
@@ -86,40 +88,73 @@ export async function writeOciLayout(
     size: layerBytes.length,
     bytes: layerBytes,
   };
-  const configBytes = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      config: { Labels: { 'org.opencontainers.image.title': 'kiln-test', seed: opts.seed ?? '' } },
-      rootfs: { type: 'layers', diff_ids: [sha256(tar)] },
-    }),
-  );
-  const config: LayoutBlob = {
-    mediaType: 'application/vnd.oci.image.config.v1+json',
-    digest: sha256(configBytes),
-    size: configBytes.length,
-    bytes: configBytes,
-  };
-  const manifestBytes = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
-      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
-    }),
-  );
-  const manifest: LayoutBlob = {
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    digest: sha256(manifestBytes),
-    size: manifestBytes.length,
-    bytes: manifestBytes,
-  };
-
   const blobDir = join(dir, 'blobs', 'sha256');
   await mkdir(blobDir, { recursive: true });
-  for (const blob of [layer, config, manifest]) {
-    await writeFile(join(blobDir, blob.digest.slice('sha256:'.length)), blob.bytes);
-  }
+  await writeFile(join(blobDir, layer.digest.slice('sha256:'.length)), layer.bytes);
+  const { config, manifest } = await writeImageLayout(dir, {
+    tag,
+    layers: [{ ...layer, diffId: sha256(tar) }],
+    labels: { 'org.opencontainers.image.title': 'kiln-test', seed: opts.seed ?? '' },
+  });
+  return {
+    dir,
+    tag,
+    ref: `oci:${dir}:${tag}`,
+    manifest,
+    config,
+    layers: [layer],
+    blobBytes: config.size + layer.size,
+  };
+}
+
+/** A layer blob already in `blobs/sha256/`, with the digest of its uncompressed tar. */
+export interface WrittenLayer {
+  mediaType: string;
+  digest: string;
+  size: number;
+  diffId: string;
+}
+
+/**
+ * Finishes a layout whose layer blobs are written: the config (linux/amd64, `labels`), the manifest, `oci-layout`
+ * and `index.json` naming the manifest `tag`.
+ */
+export async function writeImageLayout(
+  dir: string,
+  opts: { tag: string; layers: WrittenLayer[]; labels: Record<string, string> },
+): Promise<{ config: LayoutBlob; manifest: LayoutBlob }> {
+  const blob = (mediaType: string, bytes: Buffer): LayoutBlob => ({
+    mediaType,
+    digest: sha256(bytes),
+    size: bytes.length,
+    bytes,
+  });
+  const config = blob(
+    'application/vnd.oci.image.config.v1+json',
+    Buffer.from(
+      JSON.stringify({
+        architecture: 'amd64',
+        os: 'linux',
+        config: { Labels: opts.labels },
+        rootfs: { type: 'layers', diff_ids: opts.layers.map((l) => l.diffId) },
+      }),
+    ),
+  );
+  const manifest = blob(
+    'application/vnd.oci.image.manifest.v1+json',
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+        layers: opts.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+      }),
+    ),
+  );
+  const blobDir = join(dir, 'blobs', 'sha256');
+  await mkdir(blobDir, { recursive: true });
+  for (const b of [config, manifest])
+    await writeFile(join(blobDir, b.digest.slice('sha256:'.length)), b.bytes);
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await writeFile(
     join(dir, 'index.json'),
@@ -131,18 +166,10 @@ export async function writeOciLayout(
           mediaType: manifest.mediaType,
           digest: manifest.digest,
           size: manifest.size,
-          annotations: { 'org.opencontainers.image.ref.name': tag },
+          annotations: { 'org.opencontainers.image.ref.name': opts.tag },
         },
       ],
     }),
   );
-  return {
-    dir,
-    tag,
-    ref: `oci:${dir}:${tag}`,
-    manifest,
-    config,
-    layers: [layer],
-    blobBytes: config.size + layer.size,
-  };
+  return { config, manifest };
 }
