@@ -12,6 +12,7 @@
  * archives are read as OCI layouts, selecting by RepoTags, `@N` or the containerd image-name annotation.
  */
 import { ConfigurationError } from '../../errors.js';
+import { sniffCompression } from './compression.js';
 import { effectiveTag, repositoryName, tryParseImageReference } from '../reference.js';
 import type { Logger } from '../../platform/types.js';
 import { BlobDigestMismatchError, digestOf, digestStream, parseDigest, verified } from './digest.js';
@@ -256,15 +257,8 @@ export class DockerArchiveSource implements ImageSource {
 
 /** The media type of a stored layer, from its first bytes. */
 function layerMediaType(head: Buffer, path: string, where: string): string {
-  if (head[0] === 0x1f && head[1] === 0x8b) return DOCKER_LAYER_GZIP;
-  const compression =
-    head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd
-      ? 'zstd'
-      : head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
-        ? 'xz'
-        : head.subarray(0, 3).toString('latin1') === 'BZh'
-          ? 'bzip2'
-          : undefined;
+  const compression = sniffCompression(head);
+  if (compression === 'gzip') return DOCKER_LAYER_GZIP;
   if (compression) {
     throw new ConfigurationError(
       `layer '${path}' in ${where} is ${compression}-compressed; a docker archive layer must be a tar or a gzip tar`,

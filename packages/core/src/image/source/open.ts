@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ConfigurationError } from '../../errors.js';
 import type { Logger } from '../../platform/types.js';
+import { sniffCompression } from './compression.js';
 import { openDockerArchive } from './docker-archive.js';
 import { OciImageSource, REF_NAME_ANNOTATION, readOciLayout, selectByRefName } from './oci.js';
 import { DirStore, TarStore } from './store.js';
@@ -104,20 +105,13 @@ async function openArchive(file: string, opts: OpenImageSourceOptions): Promise<
   } finally {
     await fh.close();
   }
-  const compression =
-    head.readUInt32BE(0) === 0x28b52ffd
-      ? 'zstd'
-      : head.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))
-        ? 'xz'
-        : head.subarray(0, 3).toString('latin1') === 'BZh'
-          ? 'bzip2'
-          : undefined;
-  if (compression) {
+  const compression = sniffCompression(head);
+  if (compression && compression !== 'gzip') {
     throw new ConfigurationError(
       `archive '${file}' is ${compression}-compressed; only tar and gzip tar are supported`,
     );
   }
-  if (!(head[0] === 0x1f && head[1] === 0x8b)) {
+  if (compression !== 'gzip') {
     return { store: new TarStore(await indexTar(file)), cleanup: async () => undefined };
   }
   const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'kiln-image-'));
