@@ -209,6 +209,14 @@ interface Job {
   skip: boolean;
 }
 
+/** A destination's request counter and the HEAD of its tag, started before the source is resolved. */
+interface EarlyHead {
+  stats: RequestStats;
+  head?: Promise<ManifestHead | undefined>;
+}
+
+type Failures = Array<{ ref: string; error: Error }>;
+
 function memo<K, V>(map: Map<K, Promise<V>>, key: K, make: () => Promise<V>): Promise<V> {
   let p = map.get(key);
   if (!p) {
@@ -252,17 +260,35 @@ export async function pushImage(
   opts: CopyOptions = {},
 ): Promise<CopyResult> {
   const client = clientFor(opts);
-  const log = client.logger;
-  const ctxBase = { signal: opts.signal };
+  validateCopyRequest(dsts, opts);
+  declareCopyScopes(client, source.repository, dsts);
+  const copy = new ImageCopy(client, source, opts);
+  const heads = copy.startHeads(dsts);
+  const root = await copy.resolveSource();
+  const jobs = copy.planJobs(dsts, root, heads);
+  await copy.inspectDestinations(jobs, root);
+  await copy.copyContent(jobs, root);
+  await copy.putTags(jobs, root);
+  if (opts.referrers) await copy.copyReferrers(jobs, root);
+  return copy.result(jobs, root);
+}
+
+/** Refuses, before any request, a copy with no destination or an expected digest that is not a digest. */
+function validateCopyRequest(dsts: readonly ImageReference[], opts: CopyOptions): void {
   if (dsts.length === 0) throw new ConfigurationError('nothing to copy to: no destination was given');
   if (opts.expectedDigest !== undefined && !isDigest(opts.expectedDigest)) {
     throw new ConfigurationError(
       `the expected digest '${opts.expectedDigest}' is not a digest (sha256:<64 hex>)`,
     );
   }
-  const from = source.repository;
+}
 
-  // One token per registry for the whole copy: push scopes of the destinations, pull of the source.
+/** One token per registry for the whole copy: push scopes of the destinations, pull of the source. */
+function declareCopyScopes(
+  client: RegistryClient,
+  from: RepositoryRef | undefined,
+  dsts: readonly ImageReference[],
+): void {
   for (const dst of dsts) {
     client.declareScopes(dst.registry, [repositoryScope(dst.repository, 'pull', 'push')]);
     if (from && dst.registry === from.registry) {
@@ -270,216 +296,277 @@ export async function pushImage(
     }
   }
   if (from) client.declareScopes(from.registry, [repositoryScope(from.repository, 'pull')]);
-
-  // 1. Resolve the source. The HEADs of tagged destinations (step 2) do not depend on it: they start now, in
-  // the same round trip.
-  const srcStats: RequestStats = { requests: 0 };
-  const srcCtx = { ...ctxBase, stats: srcStats };
-  const dstStats = dsts.map((): RequestStats => ({ requests: 0 }));
-  const earlyHeads = dsts.map((dst, i) => {
-    if (dst.tag === undefined) return undefined;
-    const head = client.headManifest(dst, dst.tag, { ...ctxBase, stats: dstStats[i]! });
-    head.catch(() => undefined); // awaited in step 2; a failure there, not an unhandled rejection here
-    return head;
-  });
-  const root = await source.resolve(srcCtx);
-  if (opts.expectedDigest !== undefined && root.digest !== opts.expectedDigest) {
-    throw new CopyRefusedError(
-      `refusing to copy ${source.display}: it now resolves to ${root.digest}, not the expected ${opts.expectedDigest} (the source moved)`,
-      'source-moved',
-      source.display,
-    );
-  }
-  const platforms =
-    root.parsed.kind === 'index' ? root.parsed.manifests.map((d) => platformString(d.platform)) : [];
-  log.info(
-    `${source.display} is ${root.digest} (${root.parsed.kind === 'index' ? `index of ${platforms.join(', ')}` : 'single image'})`,
-  );
-
-  // The manifest tree below the root, fetched once and only if some destination needs it.
-  const tree = new ImageTreeLoader((digest) => source.manifest(digest, srcCtx));
-
-  const jobs: Job[] = dsts.map((dst, i) => {
-    if (dst.digest !== undefined && dst.digest !== root.digest) {
-      throw new CopyRefusedError(
-        `destination ${formatReference(dst)} names digest ${dst.digest}, but ${source.display} is ${root.digest}`,
-        'digest-conflict',
-        formatReference(dst),
-      );
-    }
-    const display = `${repositoryPath(dst)}${dst.tag !== undefined ? `:${dst.tag}` : `@${root.digest}`}`;
-    const sameRegistry = from !== undefined && from.registry === dst.registry;
-    return {
-      dst,
-      display,
-      reference: dst.tag ?? root.digest,
-      sameRepository: sameRegistry && from.repository === dst.repository,
-      ...(sameRegistry ? { mountFrom: from.repository } : {}),
-      stats: dstStats[i]!,
-      earlyHead: earlyHeads[i],
-      skip: false,
-      result: {
-        ref: display,
-        digest: root.digest,
-        action: opts.dryRun ? 'would-push' : 'pushed',
-        blobsMounted: 0,
-        blobsUploaded: 0,
-        bytesUploaded: 0,
-        blobsSkipped: 0,
-        manifestsPushed: 0,
-        requests: 0,
-      },
-    };
-  });
-
-  // 2. Inspect every destination before writing anything.
-  const refusals: CopyRefusedError[] = [];
-  await all(jobs, async (job) => {
-    const ctx = { ...ctxBase, stats: job.stats };
-    const head = await (job.earlyHead ?? client.headManifest(job.dst, job.reference, ctx));
-    let current = head?.digest;
-    if (head && current === undefined)
-      current = (await client.getManifest(job.dst, job.reference, ctx)).digest;
-    if (current === root.digest) {
-      job.result.action = 'unchanged';
-      job.skip = true;
-    } else if (current !== undefined) {
-      if (!opts.allowOverwrite) {
-        refusals.push(
-          new CopyRefusedError(
-            `refusing to overwrite ${job.display}: it holds ${current}, not ${root.digest} (allow overwriting to replace it)`,
-            'tag-exists',
-            job.display,
-          ),
-        );
-      }
-      job.result.previousDigest = current;
-    }
-  });
-  if (refusals.length === 1) throw refusals[0];
-  if (refusals.length > 1) {
-    throw new CopyRefusedError(refusals.map((r) => r.message).join('; '), 'tag-exists', refusals[0]!.ref);
-  }
-
-  // 3. Content, once per destination repository.
-  const contents = new Map<string, Promise<void>>();
-  const contentFailures: Array<{ ref: string; error: Error }> = [];
-  await Promise.all(
-    jobs
-      .filter((j) => !j.skip && !j.sameRepository)
-      .map((job) =>
-        memo(contents, repositoryPath(job.dst), async () =>
-          copyNode(client, source, job, await tree.load(root), true, new Map(), opts),
-        ).catch((err: unknown) => {
-          contentFailures.push({ ref: job.display, error: err as Error });
-        }),
-      ),
-  );
-  if (contentFailures.length > 0) throw failure(contentFailures, jobs, 'no tag was changed');
-
-  // 4. Tags last.
-  const tagFailures: Array<{ ref: string; error: Error }> = [];
-  await Promise.all(
-    jobs
-      .filter((j) => !j.skip && !opts.dryRun)
-      .map(async (job) => {
-        try {
-          const ctx = { ...ctxBase, stats: job.stats };
-          const put = await client.putManifest(job.dst, job.reference, root, ctx);
-          job.result.manifestsPushed++;
-          const stored =
-            put.registryDigest ?? (await client.headManifest(job.dst, job.reference, ctx))?.digest;
-          if (stored !== undefined && stored !== root.digest) {
-            throw new RegistryError(`${job.display} now holds ${stored}, expected ${root.digest}`, {
-              kind: 'digest-mismatch',
-              registry: job.dst.registry,
-              repository: job.dst.repository,
-              operation: `PUT manifest ${job.display}`,
-            });
-          }
-        } catch (err) {
-          tagFailures.push({ ref: job.display, error: err as Error });
-        }
-      }),
-  );
-  if (tagFailures.length > 0) throw failure(tagFailures, jobs, 'other destinations were updated');
-
-  // 5. Referrers, best effort.
-  if (opts.referrers) await copyReferrers(client, source, root, jobs, tree, srcCtx, opts, log);
-
-  for (const job of jobs) {
-    job.result.requests = job.stats.requests;
-    const r = job.result;
-    log.info(
-      `${r.ref}: ${r.action} ${shortDigest(r.digest)} (${r.blobsMounted} mounted, ${r.blobsUploaded} uploaded ${formatBytes(r.bytesUploaded)}, ${r.blobsSkipped} present; ${r.requests} requests)`,
-    );
-  }
-  const destinations = jobs.map((j) => j.result);
-  return {
-    source: {
-      ref: source.display,
-      digest: root.digest,
-      mediaType: root.mediaType,
-      platforms,
-      requests: srcStats.requests,
-    },
-    destinations,
-    requests: srcStats.requests + destinations.reduce((n, d) => n + d.requests, 0),
-  };
 }
 
-function failure(failures: Array<{ ref: string; error: Error }>, jobs: Job[], consequence: string): Error {
-  if (jobs.length === 1 && failures.length === 1) return failures[0]!.error;
-  for (const job of jobs) job.result.requests = job.stats.requests;
-  const list = failures.map((f) => `${f.ref}: ${errorMessage(f.error)}`).join('; ');
-  return new CopyError(
-    `copy failed for ${failures.length} of ${jobs.length} destinations (${consequence}): ${list}`,
-    failures,
-    jobs.filter((j) => !failures.some((f) => f.ref === j.display)).map((j) => j.result),
-  );
+/** The platforms of an index ('linux/amd64', …); empty for a single image. */
+function platformsOf(root: Manifest): string[] {
+  return root.parsed.kind === 'index' ? root.parsed.manifests.map((d) => platformString(d.platform)) : [];
 }
 
 /**
- * Copies one manifest's content into the job's repository: for an index its children first (each PUT by
- * digest), for an image its blobs; then the manifest itself by digest unless it is the root (tagged later).
+ * One copy of one image to its destinations (see the module comment): the client, source and options every
+ * step shares, and one method per step, called in order by {@link pushImage}.
  */
-async function copyNode(
-  client: RegistryClient,
-  source: ImageContentSource,
-  job: Job,
-  node: ImageNode,
-  isRoot: boolean,
-  done: Map<string, Promise<void>>,
-  opts: CopyOptions,
-): Promise<void> {
-  return memo(done, `manifest ${node.manifest.digest}`, async () => {
-    if (node.manifest.parsed.kind === 'index') {
-      await all(node.children, (child) => copyNode(client, source, job, child, false, done, opts));
-    } else {
-      await all(node.blobs, (blob) =>
-        memo(done, `blob ${blob.digest}`, () => ensureBlob(client, source, job, blob, opts)),
+class ImageCopy {
+  private readonly log: Logger;
+  /** Requests made to read the source (manifest, child manifests, referrers listing). */
+  private readonly srcStats: RequestStats = { requests: 0 };
+  private readonly srcCtx: CallContext;
+  /** The manifest tree below the root, fetched once and only if some destination needs it. */
+  private readonly tree: ImageTreeLoader;
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly source: ImageContentSource,
+    private readonly opts: CopyOptions,
+  ) {
+    this.log = client.logger;
+    this.srcCtx = { signal: opts.signal, stats: this.srcStats };
+    this.tree = new ImageTreeLoader((digest) => source.manifest(digest, this.srcCtx));
+  }
+
+  /** A call context counting into `stats` (a destination's). */
+  private ctx(stats: RequestStats): CallContext {
+    return { signal: this.opts.signal, stats };
+  }
+
+  /** Starts the HEAD of every tagged destination (step 2) now: it does not depend on the source. */
+  startHeads(dsts: readonly ImageReference[]): EarlyHead[] {
+    return dsts.map((dst) => {
+      const stats: RequestStats = { requests: 0 };
+      if (dst.tag === undefined) return { stats };
+      const head = this.client.headManifest(dst, dst.tag, this.ctx(stats));
+      head.catch(() => undefined); // awaited in step 2; a failure there, not an unhandled rejection here
+      return { stats, head };
+    });
+  }
+
+  /** 1. The source's exact root manifest; refused when it no longer resolves to the expected digest. */
+  async resolveSource(): Promise<Manifest> {
+    const { source, opts } = this;
+    const root = await source.resolve(this.srcCtx);
+    if (opts.expectedDigest !== undefined && root.digest !== opts.expectedDigest) {
+      throw new CopyRefusedError(
+        `refusing to copy ${source.display}: it now resolves to ${root.digest}, not the expected ${opts.expectedDigest} (the source moved)`,
+        'source-moved',
+        source.display,
       );
     }
-    if (!isRoot && !opts.dryRun) {
-      const ctx = { signal: opts.signal, stats: job.stats };
-      await client.limit(() => client.putManifest(job.dst, node.manifest.digest, node.manifest, ctx));
-      job.result.manifestsPushed++;
-    }
-  });
-}
+    this.log.info(
+      `${source.display} is ${root.digest} (${root.parsed.kind === 'index' ? `index of ${platformsOf(root).join(', ')}` : 'single image'})`,
+    );
+    return root;
+  }
 
-/** Makes one blob present in the job's repository: mount, skip, or stream it. */
-async function ensureBlob(
-  client: RegistryClient,
-  source: ImageContentSource,
-  job: Job,
-  blob: Descriptor,
-  opts: CopyOptions,
-): Promise<void> {
-  const ctx = { signal: opts.signal, stats: job.stats };
-  const r = job.result;
-  const upload = async (session?: string) => {
-    if (!opts.dryRun) {
+  /** One job per destination; refused when a destination names a digest other than the source's. */
+  planJobs(dsts: readonly ImageReference[], root: Manifest, heads: EarlyHead[]): Job[] {
+    const from = this.source.repository;
+    return dsts.map((dst, i) => {
+      if (dst.digest !== undefined && dst.digest !== root.digest) {
+        throw new CopyRefusedError(
+          `destination ${formatReference(dst)} names digest ${dst.digest}, but ${this.source.display} is ${root.digest}`,
+          'digest-conflict',
+          formatReference(dst),
+        );
+      }
+      const display = `${repositoryPath(dst)}${dst.tag !== undefined ? `:${dst.tag}` : `@${root.digest}`}`;
+      const sameRegistry = from !== undefined && from.registry === dst.registry;
+      return {
+        dst,
+        display,
+        reference: dst.tag ?? root.digest,
+        sameRepository: sameRegistry && from.repository === dst.repository,
+        ...(sameRegistry ? { mountFrom: from.repository } : {}),
+        stats: heads[i]!.stats,
+        earlyHead: heads[i]!.head,
+        skip: false,
+        result: {
+          ref: display,
+          digest: root.digest,
+          action: this.opts.dryRun ? 'would-push' : 'pushed',
+          blobsMounted: 0,
+          blobsUploaded: 0,
+          bytesUploaded: 0,
+          blobsSkipped: 0,
+          manifestsPushed: 0,
+          requests: 0,
+        },
+      };
+    });
+  }
+
+  /**
+   * 2. Inspects every destination before anything is written: the same digest marks the job unchanged
+   * (skipped); another digest is refused, all refusals at once, unless allowOverwrite.
+   */
+  async inspectDestinations(jobs: Job[], root: Manifest): Promise<void> {
+    const { client, opts } = this;
+    const refusals: CopyRefusedError[] = [];
+    await all(jobs, async (job) => {
+      const ctx = this.ctx(job.stats);
+      const head = await (job.earlyHead ?? client.headManifest(job.dst, job.reference, ctx));
+      let current = head?.digest;
+      if (head && current === undefined)
+        current = (await client.getManifest(job.dst, job.reference, ctx)).digest;
+      if (current === root.digest) {
+        job.result.action = 'unchanged';
+        job.skip = true;
+      } else if (current !== undefined) {
+        if (!opts.allowOverwrite) {
+          refusals.push(
+            new CopyRefusedError(
+              `refusing to overwrite ${job.display}: it holds ${current}, not ${root.digest} (allow overwriting to replace it)`,
+              'tag-exists',
+              job.display,
+            ),
+          );
+        }
+        job.result.previousDigest = current;
+      }
+    });
+    if (refusals.length === 1) throw refusals[0];
+    if (refusals.length > 1) {
+      throw new CopyRefusedError(refusals.map((r) => r.message).join('; '), 'tag-exists', refusals[0]!.ref);
+    }
+  }
+
+  /** 3. Content, once per destination repository; on any failure it throws and no tag was changed. */
+  async copyContent(jobs: Job[], root: Manifest): Promise<void> {
+    const contents = new Map<string, Promise<void>>();
+    const failures: Failures = [];
+    await Promise.all(
+      jobs
+        .filter((j) => !j.skip && !j.sameRepository)
+        .map((job) =>
+          memo(contents, repositoryPath(job.dst), async () =>
+            this.copyNode(job, await this.tree.load(root), true, new Map()),
+          ).catch((err: unknown) => {
+            failures.push({ ref: job.display, error: err as Error });
+          }),
+        ),
+    );
+    if (failures.length > 0) throw failure(failures, jobs, 'no tag was changed');
+  }
+
+  /** 4. Tags last: the root PUT under every destination's tag, and the digest the registry holds checked. */
+  async putTags(jobs: Job[], root: Manifest): Promise<void> {
+    const failures: Failures = [];
+    await Promise.all(
+      jobs
+        .filter((j) => !j.skip && !this.opts.dryRun)
+        .map(async (job) => {
+          try {
+            await this.putTag(job, root);
+          } catch (err) {
+            failures.push({ ref: job.display, error: err as Error });
+          }
+        }),
+    );
+    if (failures.length > 0) throw failure(failures, jobs, 'other destinations were updated');
+  }
+
+  /** PUTs the root under one job's reference; throws unless the destination then holds the source digest. */
+  private async putTag(job: Job, root: Manifest): Promise<void> {
+    const { client } = this;
+    const ctx = this.ctx(job.stats);
+    const put = await client.putManifest(job.dst, job.reference, root, ctx);
+    job.result.manifestsPushed++;
+    const stored = put.registryDigest ?? (await client.headManifest(job.dst, job.reference, ctx))?.digest;
+    if (stored !== undefined && stored !== root.digest) {
+      throw new RegistryError(`${job.display} now holds ${stored}, expected ${root.digest}`, {
+        kind: 'digest-mismatch',
+        registry: job.dst.registry,
+        repository: job.dst.repository,
+        operation: `PUT manifest ${job.display}`,
+      });
+    }
+  }
+
+  /** The result: each destination's request count, one log line per destination, the totals. */
+  result(jobs: Job[], root: Manifest): CopyResult {
+    for (const job of jobs) {
+      job.result.requests = job.stats.requests;
+      const r = job.result;
+      this.log.info(
+        `${r.ref}: ${r.action} ${shortDigest(r.digest)} (${r.blobsMounted} mounted, ${r.blobsUploaded} uploaded ${formatBytes(r.bytesUploaded)}, ${r.blobsSkipped} present; ${r.requests} requests)`,
+      );
+    }
+    const destinations = jobs.map((j) => j.result);
+    const srcRequests = this.srcStats.requests;
+    return {
+      source: {
+        ref: this.source.display,
+        digest: root.digest,
+        mediaType: root.mediaType,
+        platforms: platformsOf(root),
+        requests: srcRequests,
+      },
+      destinations,
+      requests: srcRequests + destinations.reduce((n, d) => n + d.requests, 0),
+    };
+  }
+
+  /**
+   * Copies one manifest's content into the job's repository: for an index its children first (each PUT by
+   * digest), for an image its blobs; then the manifest itself by digest unless it is the root (tagged later).
+   */
+  private async copyNode(
+    job: Job,
+    node: ImageNode,
+    isRoot: boolean,
+    done: Map<string, Promise<void>>,
+  ): Promise<void> {
+    const { client, opts } = this;
+    return memo(done, `manifest ${node.manifest.digest}`, async () => {
+      if (node.manifest.parsed.kind === 'index') {
+        await all(node.children, (child) => this.copyNode(job, child, false, done));
+      } else {
+        await all(node.blobs, (blob) => memo(done, `blob ${blob.digest}`, () => this.ensureBlob(job, blob)));
+      }
+      if (!isRoot && !opts.dryRun) {
+        const ctx = this.ctx(job.stats);
+        await client.limit(() => client.putManifest(job.dst, node.manifest.digest, node.manifest, ctx));
+        job.result.manifestsPushed++;
+      }
+    });
+  }
+
+  /** Makes one blob present in the job's repository: mount, skip, or stream it. */
+  private async ensureBlob(job: Job, blob: Descriptor): Promise<void> {
+    const { client, opts } = this;
+    const ctx = this.ctx(job.stats);
+    const r = job.result;
+    if (job.mountFrom !== undefined) {
+      if (opts.dryRun) {
+        r.blobsMounted++;
+        return;
+      }
+      const mount = await client.limitMeta(() => client.mountBlob(job.dst, blob.digest, job.mountFrom!, ctx));
+      if (mount.mounted) {
+        r.blobsMounted++;
+        return;
+      }
+      client.logger.debug(
+        `${job.display}: ${shortDigest(blob.digest)} not mounted (${mount.reason}); uploading`,
+      );
+      if (mount.session) return this.uploadBlob(job, blob, mount.session);
+    }
+    const size = await client.limitMeta(() => client.blobExists(job.dst, blob.digest, ctx));
+    if (size !== undefined) {
+      r.blobsSkipped++;
+      return;
+    }
+    await this.uploadBlob(job, blob);
+  }
+
+  /**
+   * Streams one blob from the source into the job's repository (in a dry run, only counts it); content that
+   * does not match its digest is blamed on the source, and nothing is written.
+   */
+  private async uploadBlob(job: Job, blob: Descriptor, session?: string): Promise<void> {
+    const { client, source } = this;
+    const ctx = this.ctx(job.stats);
+    if (!this.opts.dryRun) {
       await client
         .limit(() =>
           client.uploadBlob(job.dst, blob, () => source.openBlob(blob, ctx), {
@@ -505,94 +592,72 @@ async function ensureBlob(
           );
         });
     }
-    r.blobsUploaded++;
-    r.bytesUploaded += blob.size;
-  };
-  if (job.mountFrom !== undefined) {
-    if (opts.dryRun) {
-      r.blobsMounted++;
+    job.result.blobsUploaded++;
+    job.result.bytesUploaded += blob.size;
+  }
+
+  /** 5. Best effort: copies the root's referrers to every destination that got (or already had) the image. */
+  async copyReferrers(jobs: Job[], root: Manifest): Promise<void> {
+    const { source, log } = this;
+    if (!source.listReferrers) {
+      log.warning(`referrers of ${source.display} cannot be listed (not a registry source); skipped`);
       return;
     }
-    const mount = await client.limitMeta(() => client.mountBlob(job.dst, blob.digest, job.mountFrom!, ctx));
-    if (mount.mounted) {
-      r.blobsMounted++;
+    let listing: ReferrersResult;
+    try {
+      listing = await source.listReferrers(root.digest, this.srcCtx);
+    } catch (err) {
+      log.warning(`referrers of ${source.display} could not be listed: ${errorMessage(err)}`);
       return;
     }
-    client.logger.debug(
-      `${job.display}: ${shortDigest(blob.digest)} not mounted (${mount.reason}); uploading`,
+    for (const job of jobs) {
+      if (this.opts.dryRun || job.sameRepository) {
+        job.result.referrers = { copied: 0, via: listing.via };
+        continue;
+      }
+      try {
+        const done = new Map<string, Promise<void>>();
+        for (const d of listing.descriptors) {
+          await this.copyNode(job, await this.tree.loadDescriptor(d), false, done);
+        }
+        if (listing.descriptors.length > 0) await this.updateReferrersTag(job, root, listing.descriptors);
+        job.result.referrers = { copied: listing.descriptors.length, via: listing.via };
+      } catch (err) {
+        log.warning(
+          `${job.display}: referrers of ${shortDigest(root.digest)} were not copied: ${errorMessage(err)}`,
+        );
+      }
+    }
+  }
+
+  /** Keeps the fallback tag up to date where the destination has no referrers API: it lists all referrers. */
+  private async updateReferrersTag(job: Job, root: Manifest, referrers: Descriptor[]): Promise<void> {
+    const { client } = this;
+    const jobCtx = this.ctx(job.stats);
+    const there = await client.listReferrers(job.dst, root.digest, jobCtx);
+    if (there.via === 'api') return;
+    const known = new Set(there.descriptors.map((d) => d.digest));
+    const missing = referrers.filter((d) => !known.has(d.digest));
+    if (missing.length === 0) return;
+    const bytes = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [...there.descriptors, ...missing],
+      }),
     );
-    if (mount.session) return upload(mount.session);
+    await client.putManifest(job.dst, referrersTag(root.digest), { bytes, mediaType: OCI_INDEX }, jobCtx);
+    job.result.manifestsPushed++;
   }
-  const size = await client.limitMeta(() => client.blobExists(job.dst, blob.digest, ctx));
-  if (size !== undefined) {
-    r.blobsSkipped++;
-    return;
-  }
-  await upload();
 }
 
-/** Copies the referrers of the root to every destination that got (or already had) the image. */
-async function copyReferrers(
-  client: RegistryClient,
-  source: ImageContentSource,
-  root: Manifest,
-  jobs: Job[],
-  tree: ImageTreeLoader,
-  srcCtx: CallContext,
-  opts: CopyOptions,
-  log: Logger,
-): Promise<void> {
-  if (!source.listReferrers) {
-    log.warning(`referrers of ${source.display} cannot be listed (not a registry source); skipped`);
-    return;
-  }
-  let listing: ReferrersResult;
-  try {
-    listing = await source.listReferrers(root.digest, srcCtx);
-  } catch (err) {
-    log.warning(`referrers of ${source.display} could not be listed: ${errorMessage(err)}`);
-    return;
-  }
-  for (const job of jobs) {
-    if (opts.dryRun || job.sameRepository) {
-      job.result.referrers = { copied: 0, via: listing.via };
-      continue;
-    }
-    try {
-      const done = new Map<string, Promise<void>>();
-      for (const d of listing.descriptors) {
-        await copyNode(client, source, job, await tree.loadDescriptor(d), false, done, opts);
-      }
-      if (listing.descriptors.length > 0) {
-        // Keep the fallback tag up to date where the destination has no referrers API.
-        const jobCtx = { signal: opts.signal, stats: job.stats };
-        const there = await client.listReferrers(job.dst, root.digest, jobCtx);
-        if (there.via !== 'api') {
-          const known = new Set(there.descriptors.map((d) => d.digest));
-          const missing = listing.descriptors.filter((d) => !known.has(d.digest));
-          if (missing.length > 0) {
-            const bytes = Buffer.from(
-              JSON.stringify({
-                schemaVersion: 2,
-                mediaType: OCI_INDEX,
-                manifests: [...there.descriptors, ...missing],
-              }),
-            );
-            await client.putManifest(
-              job.dst,
-              referrersTag(root.digest),
-              { bytes, mediaType: OCI_INDEX },
-              jobCtx,
-            );
-            job.result.manifestsPushed++;
-          }
-        }
-      }
-      job.result.referrers = { copied: listing.descriptors.length, via: listing.via };
-    } catch (err) {
-      log.warning(
-        `${job.display}: referrers of ${shortDigest(root.digest)} were not copied: ${errorMessage(err)}`,
-      );
-    }
-  }
+function failure(failures: Failures, jobs: Job[], consequence: string): Error {
+  if (jobs.length === 1 && failures.length === 1) return failures[0]!.error;
+  for (const job of jobs) job.result.requests = job.stats.requests;
+  const list = failures.map((f) => `${f.ref}: ${errorMessage(f.error)}`).join('; ');
+  return new CopyError(
+    `copy failed for ${failures.length} of ${jobs.length} destinations (${consequence}): ${list}`,
+    failures,
+    jobs.filter((j) => !failures.some((f) => f.ref === j.display)).map((j) => j.result),
+  );
 }

@@ -225,47 +225,59 @@ async function assertHttp(
     const why = checkPredicate(res.text, expect.body);
     if (why) reasons.push(`body: ${why}`);
   }
-  if (expect.jsonpath.length) {
-    let json: unknown;
-    let parsed = true;
-    try {
-      json = JSON.parse(res.text);
-    } catch {
-      parsed = false;
-    }
-    for (const j of expect.jsonpath) {
-      if (!parsed) {
-        reasons.push(`${j.path}: the body is not JSON (${excerpt(res.text, 80)})`);
-        continue;
-      }
-      const why = checkPredicate(jsonPathValue(json, j.path), j.predicate);
-      if (why) reasons.push(`${j.path}: ${why}`);
-    }
-  }
+  if (expect.jsonpath.length) reasons.push(...assertJsonPaths(expect.jsonpath, res.text));
   if (expect.duration) {
     const why = checkPredicate(Math.round(res.durationMs), expect.duration, durationBound);
     if (why) reasons.push(`duration: ${why.replace(/got (\d+)$/, 'took $1ms')}`);
   }
-  if (expect.certificateDays) {
-    if (url.protocol !== 'https:') reasons.push('certificate: the URL is not https');
-    else {
-      const key = `${url.host}|${insecure}`;
-      let days = ctx.certCache.get(key);
-      if (!days) {
-        days = fetchCertificate(url, { insecure, timeoutMs: 10_000, signal: ctx.signal }).then(
-          (c) => c.daysRemaining,
-        );
-        ctx.certCache.set(key, days);
-      }
-      try {
-        const why = checkPredicate(await days, expect.certificateDays);
-        if (why) reasons.push(`certificate days remaining: ${why}`);
-      } catch (e) {
-        reasons.push(`certificate: ${(e as Error).message}`);
-      }
+  if (expect.certificateDays)
+    reasons.push(...(await assertCertificate(expect.certificateDays, url, insecure, ctx)));
+  return reasons;
+}
+
+/** Why the body's JSONPath values do not hold (one reason per path; every path fails when it is not JSON). */
+function assertJsonPaths(jsonpath: ExpectSpec['jsonpath'], text: string): string[] {
+  const reasons: string[] = [];
+  let json: unknown;
+  let parsed = true;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    parsed = false;
+  }
+  for (const j of jsonpath) {
+    if (!parsed) {
+      reasons.push(`${j.path}: the body is not JSON (${excerpt(text, 80)})`);
+      continue;
     }
+    const why = checkPredicate(jsonPathValue(json, j.path), j.predicate);
+    if (why) reasons.push(`${j.path}: ${why}`);
   }
   return reasons;
+}
+
+/** Why the certificate's days remaining do not hold; fetched once per host (and insecure setting) per run. */
+async function assertCertificate(
+  predicate: Predicate,
+  url: URL,
+  insecure: boolean,
+  ctx: Ctx,
+): Promise<string[]> {
+  if (url.protocol !== 'https:') return ['certificate: the URL is not https'];
+  const key = `${url.host}|${insecure}`;
+  let days = ctx.certCache.get(key);
+  if (!days) {
+    days = fetchCertificate(url, { insecure, timeoutMs: 10_000, signal: ctx.signal }).then(
+      (c) => c.daysRemaining,
+    );
+    ctx.certCache.set(key, days);
+  }
+  try {
+    const why = checkPredicate(await days, predicate);
+    return why ? [`certificate days remaining: ${why}`] : [];
+  } catch (e) {
+    return [`certificate: ${(e as Error).message}`];
+  }
 }
 
 /** The value(s) a JSONPath selects: undefined for no match, the value for one, an array for several. */
@@ -330,15 +342,10 @@ async function httpAttempt(
       spec.insecure,
       ctx,
     );
-    for (const [name, cap] of Object.entries(check.captures)) {
-      const v = captureValue(cap, { headers: res.headers, text });
-      if (v === undefined) reasons.push(`capture ${name}: nothing matched`);
-      else base.captures[name] = v;
-    }
+    takeCaptures(check.captures, { headers: res.headers, text }, base.captures, reasons);
     if (record) {
-      ctx.samples.durations.push(durationMs);
-      ctx.samples.failed.push(expect.status ? !expect.status.matches(res.status) : res.status >= 400);
-      ctx.samples.checks.push(reasons.length === 0);
+      const failed = expect.status ? !expect.status.matches(res.status) : res.status >= 400;
+      recordSample(ctx, durationMs, failed, reasons.length === 0);
     }
     return {
       ...base,
@@ -351,19 +358,44 @@ async function httpAttempt(
   } catch (e) {
     if (e instanceof CancelledError || ctx.signal.aborted) throw e;
     const durationMs = performance.now() - started;
-    if (record) {
-      ctx.samples.durations.push(durationMs);
-      ctx.samples.failed.push(true);
-      ctx.samples.checks.push(false);
-    }
-    const message =
-      (e as { code?: string }).code === 'KILN_DEADLINE' // cut by the check's timeout, headers or body
-        ? `no answer from ${url.host} within ${spec.timeoutMs}ms`
-        : e instanceof HttpError
-          ? e.message.replace(/^[A-Z]+ \S+: /, '')
-          : (e as Error).message;
-    return { ...base, outcome: 'error', durationMs, reasons: [message] };
+    if (record) recordSample(ctx, durationMs, true, false);
+    return { ...base, outcome: 'error', durationMs, reasons: [httpErrorMessage(e, url, spec.timeoutMs)] };
   }
+}
+
+/** Counts one request of the run into the samples the thresholds and latency stats are computed from. */
+function recordSample(ctx: Ctx, durationMs: number, failed: boolean, passed: boolean): void {
+  ctx.samples.durations.push(durationMs);
+  ctx.samples.failed.push(failed);
+  ctx.samples.checks.push(passed);
+}
+
+/** Why a request got no usable answer, in a few words (the method and URL are said elsewhere). */
+function httpErrorMessage(e: unknown, url: URL, timeoutMs: number): string {
+  return (e as { code?: string }).code === 'KILN_DEADLINE' // cut by the check's timeout, headers or body
+    ? `no answer from ${url.host} within ${timeoutMs}ms`
+    : e instanceof HttpError
+      ? e.message.replace(/^[A-Z]+ \S+: /, '')
+      : (e as Error).message;
+}
+
+/** Puts each capture's value into `into`; a capture that matched nothing is a reason the attempt fails. */
+function takeCaptures(
+  specs: CheckSpec['captures'],
+  res: { headers: Record<string, string | string[] | undefined>; text: string },
+  into: Record<string, string>,
+  reasons: string[],
+): void {
+  for (const [name, cap] of Object.entries(specs)) {
+    const v = captureValue(cap, res);
+    if (v === undefined) reasons.push(`capture ${name}: nothing matched`);
+    else into[name] = v;
+  }
+}
+
+/** The last 20 lines of a command's output. */
+function outputTail(r: { stdout: string; stderr: string }): string {
+  return (r.stdout + r.stderr).trim().split('\n').slice(-20).join('\n');
 }
 
 async function commandAttempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult> {
@@ -383,7 +415,7 @@ async function commandAttempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult
       signal: ctx.signal,
       allowFailure: true,
     });
-    const output = (r.stdout + r.stderr).trim().split('\n').slice(-20).join('\n');
+    const output = outputTail(r);
     const reasons: string[] = [];
     if (r.exitCode !== check.expect.exitCode)
       reasons.push(`exit code ${r.exitCode ?? r.signal}, expected ${check.expect.exitCode}`);
@@ -393,11 +425,7 @@ async function commandAttempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult
       if (why) reasons.push(`stdout: ${why}`);
     }
     const captures: Record<string, string> = {};
-    for (const [name, cap] of Object.entries(check.captures)) {
-      const v = captureValue(cap, { headers: {}, text: r.stdout });
-      if (v === undefined) reasons.push(`capture ${name}: nothing matched`);
-      else captures[name] = v;
-    }
+    takeCaptures(check.captures, { headers: {}, text: r.stdout }, captures, reasons);
     return {
       outcome: reasons.length ? 'fail' : 'pass',
       exitCode: r.exitCode,
@@ -413,10 +441,7 @@ async function commandAttempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult
       e instanceof ExecError && e.result.timedOut
         ? `timed out after ${formatDuration(timeoutMs ?? 0)}`
         : (e as Error).message;
-    const output =
-      e instanceof ExecError
-        ? (e.result.stdout + e.result.stderr).trim().split('\n').slice(-20).join('\n')
-        : undefined;
+    const output = e instanceof ExecError ? outputTail(e.result) : undefined;
     return { outcome: 'error', durationMs, reasons: [message], captures: {}, output };
   }
 }
@@ -541,6 +566,42 @@ export async function runPlan(plan: SmokePlan, opts: SmokeRunOptions): Promise<S
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const deadline = started + opts.deadlineMs;
+  const guard = deadlineSignal(plan, opts);
+  const ctx = newContext(plan, opts, guard.signal);
+  const results = new Map<string, CheckResult>();
+  let phases: Phases;
+  try {
+    phases = await runPhases(plan, ctx, deadline, results);
+  } finally {
+    guard.clear();
+  }
+  const { wait, stopped } = phases;
+  const checks = plan.checks.map(
+    (c) => results.get(c.name) ?? unfinishedResult(c, stopped, wait, opts.deadlineMs),
+  );
+  const thresholds = evaluateThresholds(plan.thresholds, ctx.samples);
+  const counts = countVerdicts(checks);
+  return {
+    ...suiteVerdict(plan, checks.length, counts, thresholds, wait, stopped),
+    checks,
+    wait,
+    thresholds,
+    latency: latencyStats(ctx.samples.durations),
+    requests: ctx.samples.durations.length,
+    failedRequests: ctx.samples.failed.filter(Boolean).length,
+    ...counts,
+    durationMs: Date.now() - started,
+    startedAt,
+    cancelled: stopped === 'cancelled',
+    deadlineReached: stopped === 'deadline',
+  };
+}
+
+/**
+ * The overall deadline as a signal, joined with the caller's: it aborts what is still in flight once the longest
+ * request timeout has passed beyond the deadline. `clear` stops its timer.
+ */
+function deadlineSignal(plan: SmokePlan, opts: SmokeRunOptions): { signal: AbortSignal; clear: () => void } {
   // The deadline bounds when attempts start; one in flight at the deadline may finish within its own timeout.
   const grace = Math.max(
     0,
@@ -556,7 +617,12 @@ export async function runPlan(plan: SmokePlan, opts: SmokeRunOptions): Promise<S
   const signal = opts.signal
     ? AbortSignal.any([opts.signal, deadlineController.signal])
     : deadlineController.signal;
-  const ctx: Ctx = {
+  return { signal, clear: () => clearTimeout(deadlineTimer) };
+}
+
+/** A fresh run's state: no captures yet, the names of the secret ones, empty samples and certificate cache. */
+function newContext(plan: SmokePlan, opts: SmokeRunOptions, signal: AbortSignal): Ctx {
+  return {
     plan,
     opts,
     captures: new Map(),
@@ -571,98 +637,164 @@ export async function runPlan(plan: SmokePlan, opts: SmokeRunOptions): Promise<S
     samples: { durations: [], failed: [], checks: [] },
     certCache: new Map(),
   };
-  const results = new Map<string, CheckResult>();
-  let wait: WaitResult | undefined;
-  let stopped: 'cancelled' | 'deadline' | undefined;
-  const stopReason = () => (opts.signal?.aborted ? 'cancelled' : 'deadline');
+}
 
+type Stop = 'cancelled' | 'deadline';
+
+interface Phases {
+  wait?: WaitResult;
+  /** Why the run ended early, when it did. */
+  stopped?: Stop;
+}
+
+/**
+ * The wait phase, then (when it passed or there is none) the checks and the sample. A cancellation or the
+ * deadline ends it early, with the results so far in `results`; any other error is thrown.
+ */
+async function runPhases(
+  plan: SmokePlan,
+  ctx: Ctx,
+  deadline: number,
+  results: Map<string, CheckResult>,
+): Promise<Phases> {
+  let wait: WaitResult | undefined;
   try {
     if (plan.wait) wait = await runWait(plan, ctx, deadline);
     if (!wait || wait.passed) {
-      // Schedule: a check starts when a slot is free and every capture it uses is there.
-      const pending = [...plan.checks];
-      const running = new Map<string, Promise<void>>();
-      const producers = new Map<string, CheckSpec>();
-      for (const c of plan.checks)
-        for (const name of Object.keys(c.captures)) if (!producers.has(name)) producers.set(name, c);
-      while (pending.length || running.size) {
-        for (let i = 0; i < pending.length && running.size < opts.concurrency;) {
-          const c = pending[i] as CheckSpec;
-          const deps = c.uses.map((u) => producers.get(u)!).filter((p) => p !== c);
-          const unfinished = deps.filter((d) => !results.has(d.name));
-          if (unfinished.length) {
-            i++;
-            continue;
-          }
-          pending.splice(i, 1);
-          const missing = c.uses.filter((u) => !ctx.captures.has(u));
-          if (missing.length) {
-            const by = deps.filter((d) => results.get(d.name)?.verdict !== 'pass').map((d) => d.name);
-            results.set(c.name, {
-              name: c.name,
-              kind: c.kind,
-              verdict: 'skipped',
-              attempts: 0,
-              durationMs: 0,
-              reason: `needs \${${missing.join('}, ${')}} from '${by.length ? by.join("', '") : deps.map((d) => d.name).join("', '")}', which did not capture it`,
-            });
-            continue;
-          }
-          running.set(
-            c.name,
-            runCheck(c, ctx, deadline).then((r) => {
-              results.set(c.name, r);
-              running.delete(c.name);
-            }),
-          );
-        }
-        if (running.size === 0) break;
-        await Promise.race(running.values());
-      }
-      if (plan.sample && !signal.aborted) await runSample(plan, ctx);
+      await runChecks(plan, ctx, deadline, results);
+      if (plan.sample && !ctx.signal.aborted) await runSample(plan, ctx);
     }
+    return { wait };
   } catch (e) {
-    if (!(e instanceof CancelledError) && !signal.aborted) throw e;
-    stopped = stopReason();
-  } finally {
-    clearTimeout(deadlineTimer);
+    if (!(e instanceof CancelledError) && !ctx.signal.aborted) throw e;
+    return { wait, stopped: ctx.opts.signal?.aborted ? 'cancelled' : 'deadline' };
   }
+}
 
-  const checks: CheckResult[] = plan.checks.map(
-    (c) =>
-      results.get(c.name) ?? {
-        name: c.name,
-        kind: c.kind,
-        verdict: stopped === 'cancelled' ? 'cancelled' : wait && !wait.passed ? 'skipped' : 'error',
-        attempts: 0,
-        durationMs: 0,
-        reason:
-          stopped === 'cancelled'
-            ? 'cancelled before it finished'
-            : wait && !wait.passed
-              ? 'not run: the service never became ready'
-              : `not finished within the deadline (${formatDuration(opts.deadlineMs)})`,
-      },
-  );
-  const thresholds = evaluateThresholds(plan.thresholds, ctx.samples);
+/**
+ * Runs the checks, at most `concurrency` at a time: a check starts when a slot is free and every check whose
+ * captures it uses has finished; it is skipped when they did not capture them. Results land in `results`.
+ */
+async function runChecks(
+  plan: SmokePlan,
+  ctx: Ctx,
+  deadline: number,
+  results: Map<string, CheckResult>,
+): Promise<void> {
+  const pending = [...plan.checks];
+  const running = new Map<string, Promise<void>>();
+  const producers = new Map<string, CheckSpec>();
+  for (const c of plan.checks)
+    for (const name of Object.keys(c.captures)) if (!producers.has(name)) producers.set(name, c);
+  while (pending.length || running.size) {
+    for (let i = 0; i < pending.length && running.size < ctx.opts.concurrency;) {
+      const c = pending[i] as CheckSpec;
+      const deps = c.uses.map((u) => producers.get(u)!).filter((p) => p !== c);
+      const unfinished = deps.filter((d) => !results.has(d.name));
+      if (unfinished.length) {
+        i++;
+        continue;
+      }
+      pending.splice(i, 1);
+      const missing = c.uses.filter((u) => !ctx.captures.has(u));
+      if (missing.length) {
+        results.set(c.name, skippedResult(c, deps, missing, results));
+        continue;
+      }
+      running.set(
+        c.name,
+        runCheck(c, ctx, deadline).then((r) => {
+          results.set(c.name, r);
+          running.delete(c.name);
+        }),
+      );
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+}
+
+/** A check not run: the checks it depends on finished without capturing what it uses. */
+function skippedResult(
+  c: CheckSpec,
+  deps: CheckSpec[],
+  missing: string[],
+  results: Map<string, CheckResult>,
+): CheckResult {
+  const by = deps.filter((d) => results.get(d.name)?.verdict !== 'pass').map((d) => d.name);
+  return {
+    name: c.name,
+    kind: c.kind,
+    verdict: 'skipped',
+    attempts: 0,
+    durationMs: 0,
+    reason: `needs \${${missing.join('}, ${')}} from '${by.length ? by.join("', '") : deps.map((d) => d.name).join("', '")}', which did not capture it`,
+  };
+}
+
+/** A check that never finished: cancelled, not run (the service never became ready), or cut by the deadline. */
+function unfinishedResult(
+  c: CheckSpec,
+  stopped: Stop | undefined,
+  wait: WaitResult | undefined,
+  deadlineMs: number,
+): CheckResult {
+  return {
+    name: c.name,
+    kind: c.kind,
+    verdict: stopped === 'cancelled' ? 'cancelled' : wait && !wait.passed ? 'skipped' : 'error',
+    attempts: 0,
+    durationMs: 0,
+    reason:
+      stopped === 'cancelled'
+        ? 'cancelled before it finished'
+        : wait && !wait.passed
+          ? 'not run: the service never became ready'
+          : `not finished within the deadline (${formatDuration(deadlineMs)})`,
+  };
+}
+
+interface VerdictCounts {
+  passed: number;
+  failed: number;
+  /** Errors and cancelled checks. */
+  errors: number;
+  skipped: number;
+}
+
+function countVerdicts(checks: readonly CheckResult[]): VerdictCounts {
   const count = (v: CheckVerdict) => checks.filter((c) => c.verdict === v).length;
-  const passed = count('pass');
-  const failed = count('fail');
-  const errors = count('error') + count('cancelled');
-  const skipped = count('skipped');
-  const failedThresholds = thresholds.filter((t) => !t.passed);
+  return {
+    passed: count('pass'),
+    failed: count('fail'),
+    errors: count('error') + count('cancelled'),
+    skipped: count('skipped'),
+  };
+}
 
-  let verdict: SuiteVerdict;
-  let reason: string;
-  if (stopped === 'cancelled') {
-    verdict = 'error';
-    reason = `cancelled after ${passed + failed} of ${checks.length} check(s) finished`;
-  } else if (wait && !wait.passed) {
+/**
+ * The suite's verdict and the one line that explains it, the first that applies: cancelled (error); never
+ * ready; failures over the limit or a crossed threshold (fail); a check errored (error); else pass.
+ */
+function suiteVerdict(
+  plan: SmokePlan,
+  total: number,
+  { passed, failed, errors }: VerdictCounts,
+  thresholds: readonly ThresholdResult[],
+  wait: WaitResult | undefined,
+  stopped: Stop | undefined,
+): { verdict: SuiteVerdict; reason: string } {
+  const failedThresholds = thresholds.filter((t) => !t.passed);
+  if (stopped === 'cancelled')
+    return { verdict: 'error', reason: `cancelled after ${passed + failed} of ${total} check(s) finished` };
+  if (wait && !wait.passed) {
     const unreachable = /refused|reset|resolve|timed out|no answer|TLS/.test(wait.reason ?? '');
-    verdict = unreachable ? 'error' : 'fail';
-    reason = `the service never became ready: ${wait.reason}`;
-  } else if (failed > plan.failureLimit || failedThresholds.length) {
-    verdict = 'fail';
+    return {
+      verdict: unreachable ? 'error' : 'fail',
+      reason: `the service never became ready: ${wait.reason}`,
+    };
+  }
+  if (failed > plan.failureLimit || failedThresholds.length) {
     const parts = [];
     if (failed > plan.failureLimit)
       parts.push(`${failed} check(s) failed${plan.failureLimit ? ` (limit ${plan.failureLimit})` : ''}`);
@@ -670,32 +802,16 @@ export async function runPlan(plan: SmokePlan, opts: SmokeRunOptions): Promise<S
       parts.push(
         `threshold(s) crossed: ${failedThresholds.map((t) => `${t.metric} ${t.expression}`).join(', ')}`,
       );
-    reason = parts.join('; ');
-  } else if (errors > 0) {
-    verdict = 'error';
-    reason = `${errors} check(s) could not get an answer${stopped === 'deadline' ? ` before the deadline` : ''}`;
-  } else {
-    verdict = 'pass';
-    reason = `${passed} check(s) passed${failed ? `, ${failed} failed within the limit of ${plan.failureLimit}` : ''}`;
+    return { verdict: 'fail', reason: parts.join('; ') };
   }
-
+  if (errors > 0)
+    return {
+      verdict: 'error',
+      reason: `${errors} check(s) could not get an answer${stopped === 'deadline' ? ` before the deadline` : ''}`,
+    };
   return {
-    verdict,
-    reason,
-    checks,
-    wait,
-    thresholds,
-    latency: latencyStats(ctx.samples.durations),
-    requests: ctx.samples.durations.length,
-    failedRequests: ctx.samples.failed.filter(Boolean).length,
-    passed,
-    failed,
-    errors,
-    skipped,
-    durationMs: Date.now() - started,
-    startedAt,
-    cancelled: stopped === 'cancelled',
-    deadlineReached: stopped === 'deadline',
+    verdict: 'pass',
+    reason: `${passed} check(s) passed${failed ? `, ${failed} failed within the limit of ${plan.failureLimit}` : ''}`,
   };
 }
 

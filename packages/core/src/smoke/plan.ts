@@ -317,15 +317,11 @@ function predicateRegexes(p: Predicate, err: (m: string) => ConfigurationError):
   if (p.not) predicateRegexes(p.not, err);
 }
 
-function normaliseExpect(
-  raw: Raw | undefined,
-  path: Array<string | number>,
-  errs: PlanErrors,
-  defaults: PlanDefaults,
-  kind: 'http' | 'command',
-): ExpectSpec {
-  const r = raw ?? {};
-  const at = (sub: Array<string | number>) => (m: string) => errs.at([...path, 'expect', ...sub], m);
+/** Errors under one section: `at(['status'])('…')` is an error at `<section>.expect.status`. */
+type ErrorsAt = (sub: Array<string | number>) => (m: string) => ConfigurationError;
+
+/** Refuses the other kind's assertions: HTTP ones on a command check, command ones on an HTTP check. */
+function refuseOtherKindKeys(r: Raw, kind: 'http' | 'command', at: ErrorsAt): void {
   if (kind === 'command') {
     for (const key of ['status', 'headers', 'body', 'jsonpath', 'duration', 'certificate'])
       if (r[key] !== undefined)
@@ -334,19 +330,18 @@ function normaliseExpect(
     for (const key of ['exitCode', 'stdout'])
       if (r[key] !== undefined) throw at([key])(`'${key}' applies to command checks only`);
   }
-  const headers = Object.entries((r.headers as Raw | undefined) ?? {}).map(([name, v]) => ({
-    name: name.toLowerCase(),
-    predicate: toPredicate(v),
-  }));
-  headers.forEach((h) => predicateRegexes(h.predicate, at(['headers', h.name])));
-  const jsonpath = Array.isArray(r.jsonpath)
-    ? (r.jsonpath as Raw[]).map((j) => {
+}
+
+/** JSONPath assertions (a map of path → predicate, or a list of { path, … }), each one Kiln evaluates. */
+function normaliseJsonPaths(v: unknown, at: ErrorsAt): ExpectSpec['jsonpath'] {
+  const jsonpath = Array.isArray(v)
+    ? (v as Raw[]).map((j) => {
         const { path: p, ...pred } = j;
         return { path: String(p), predicate: pred as Predicate };
       })
-    : Object.entries((r.jsonpath as Raw | undefined) ?? {}).map(([p, v]) => ({
+    : Object.entries((v as Raw | undefined) ?? {}).map(([p, val]) => ({
         path: p,
-        predicate: toPredicate(v),
+        predicate: toPredicate(val),
       }));
   jsonpath.forEach((j, i) => {
     const problem = jsonPathProblem(j.path);
@@ -355,18 +350,41 @@ function normaliseExpect(
       throw at(['jsonpath', i])(`give a predicate for ${j.path}, e.g. equals or exists`);
     predicateRegexes(j.predicate, at(['jsonpath', i]));
   });
+  return jsonpath;
+}
+
+/** Refuses a duration bound (gt, gte, lt, lte) written as text that is not a duration. */
+function checkDurationBounds(dur: Predicate | undefined, at: ErrorsAt): void {
+  if (!dur) return;
+  for (const k of ['gt', 'gte', 'lt', 'lte'] as const)
+    if (
+      dur[k] !== undefined &&
+      (typeof dur[k] === 'string' ? parseDuration(dur[k] as string) === undefined : false)
+    )
+      throw at(['duration', k])(`'${String(dur[k])}' is not a duration; expected e.g. 500ms`);
+}
+
+function normaliseExpect(
+  raw: Raw | undefined,
+  path: Array<string | number>,
+  errs: PlanErrors,
+  defaults: PlanDefaults,
+  kind: 'http' | 'command',
+): ExpectSpec {
+  const r = raw ?? {};
+  const at: ErrorsAt = (sub) => (m) => errs.at([...path, 'expect', ...sub], m);
+  refuseOtherKindKeys(r, kind, at);
+  const headers = Object.entries((r.headers as Raw | undefined) ?? {}).map(([name, v]) => ({
+    name: name.toLowerCase(),
+    predicate: toPredicate(v),
+  }));
+  headers.forEach((h) => predicateRegexes(h.predicate, at(['headers', h.name])));
+  const jsonpath = normaliseJsonPaths(r.jsonpath, at);
   const body = r.body === undefined ? undefined : toPredicate(r.body);
   if (body) predicateRegexes(body, at(['body']));
   const stdout = r.stdout === undefined ? undefined : toPredicate(r.stdout);
   const dur = r.duration as Predicate | undefined;
-  if (dur) {
-    for (const k of ['gt', 'gte', 'lt', 'lte'] as const)
-      if (
-        dur[k] !== undefined &&
-        (typeof dur[k] === 'string' ? parseDuration(dur[k] as string) === undefined : false)
-      )
-        throw at(['duration', k])(`'${String(dur[k])}' is not a duration; expected e.g. 500ms`);
-  }
+  checkDurationBounds(dur, at);
   const cert = (r.certificate as Raw | undefined)?.daysRemaining;
   return {
     status:
@@ -386,10 +404,15 @@ function normaliseExpect(
   };
 }
 
-function normaliseRequest(
-  raw: Raw,
-  base: { headers: Record<string, string>; timeoutMs: number; followRedirects: boolean; insecure: boolean },
-): RequestSpec {
+/** The request settings every HTTP request of a plan starts from. */
+interface RequestBase {
+  headers: Record<string, string>;
+  timeoutMs: number;
+  followRedirects: boolean;
+  insecure: boolean;
+}
+
+function normaliseRequest(raw: Raw, base: RequestBase): RequestSpec {
   const method = String(
     raw.method ?? (raw.json !== undefined || raw.body !== undefined ? 'POST' : 'GET'),
   ).toUpperCase();
@@ -409,29 +432,55 @@ function normaliseRequest(
 
 /** Parse and validate a checks file's text. */
 export function parsePlan(text: string, file: string, defaults: PlanDefaults): SmokePlan {
-  if (file.endsWith('.json')) {
-    try {
-      JSON.parse(text);
-    } catch (e) {
-      const msg = (e as Error).message;
-      const at = /position (\d+)/.exec(msg);
-      let pos = '';
-      if (at) {
-        const before = text.slice(0, Number(at[1]));
-        pos = `:${before.split('\n').length}:${before.length - before.lastIndexOf('\n')}`;
-      } else {
-        // Node 20's message has no position: JSON is YAML, so the YAML parser can say where it broke.
-        const lp = parseDocument(text, { prettyErrors: true }).errors[0]?.linePos?.[0];
-        if (lp) pos = `:${lp.line}:${lp.col}`;
-      }
-      throw new ConfigurationError(
-        `${file}${pos}: invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected token '?(.)'?,.*$/, 'unexpected $1')}`,
-      );
+  if (file.endsWith('.json')) checkJsonSyntax(text, file);
+  const { doc, lines, data } = parseYaml(text, file);
+  const errs = new PlanErrors(file, doc, lines);
+  const raw = validatePlanData(data, file, errs);
+  const fileDefaults = normaliseDefaults(raw, errs, defaults);
+  const sections = new PlanNormaliser(errs, defaults, fileDefaults);
+  const wait = raw.wait ? sections.wait(raw.wait as Raw) : undefined;
+  const checks = (raw.checks as Raw[]).map((c, i) => sections.check(c, i));
+  const sample = raw.sample ? normaliseSample(raw.sample as Raw, checks, errs) : undefined;
+  const thresholds = normaliseThresholds(raw.thresholds, errs);
+  const v = (raw.verdict as Raw | undefined) ?? {};
+  return {
+    source: file,
+    baseUrl: fileDefaults.baseUrl,
+    wait,
+    checks,
+    sample,
+    thresholds,
+    failureLimit: (v.failureLimit as number | undefined) ?? 0,
+    consecutiveErrorLimit: (v.consecutiveErrorLimit as number | undefined) ?? 4,
+  };
+}
+
+/** A `.json` file must be JSON, not merely YAML: a syntax error says the line and column where it broke. */
+function checkJsonSyntax(text: string, file: string): void {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const at = /position (\d+)/.exec(msg);
+    let pos = '';
+    if (at) {
+      const before = text.slice(0, Number(at[1]));
+      pos = `:${before.split('\n').length}:${before.length - before.lastIndexOf('\n')}`;
+    } else {
+      // Node 20's message has no position: JSON is YAML, so the YAML parser can say where it broke.
+      const lp = parseDocument(text, { prettyErrors: true }).errors[0]?.linePos?.[0];
+      if (lp) pos = `:${lp.line}:${lp.col}`;
     }
+    throw new ConfigurationError(
+      `${file}${pos}: invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/^Unexpected token '?(.)'?,.*$/, 'unexpected $1')}`,
+    );
   }
+}
+
+/** The file as YAML (JSON is YAML): the document, its positions and its data, or an error saying where. */
+function parseYaml(text: string, file: string): { doc: Document; lines: LineCounter; data: unknown } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  const noPos = new PlanErrors(file);
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const lp = e.linePos?.[0];
@@ -455,9 +504,13 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
           : (e as Error).message;
     throw new ConfigurationError(`${file}: invalid YAML: ${why}`);
   }
-  const errs = new PlanErrors(file, doc, lines);
+  return { doc, lines, data };
+}
+
+/** The data is a mapping the schema accepts; else the one clearest schema error, at its position. */
+function validatePlanData(data: unknown, file: string, errs: PlanErrors): Raw {
   if (data === null || typeof data !== 'object' || Array.isArray(data))
-    throw noPos.at(
+    throw new PlanErrors(file).at(
       [],
       'expected a mapping with a `checks:` list (see the checks-file reference in the README)',
     );
@@ -467,67 +520,65 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
     const { path, message } = describeSchemaError(picked);
     throw errs.at(path, message, picked.keyword === 'additionalProperties');
   }
-  const raw = data as unknown as Raw;
+  return data as unknown as Raw;
+}
+
+/** `user:password@` in a URL would travel into logs and reports. */
+const URL_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
+const URL_CREDENTIALS_REFUSED =
+  'the URL contains credentials (hidden here); write them as auth: {basic: {username, password}} with ${SECRET} variables, which are masked';
+
+/** The file's `defaults` over the action's inputs. */
+interface FileDefaults {
+  request: RequestBase;
+  baseUrl: string | undefined;
+  retries: number;
+  retryIntervalMs: number;
+}
+
+/** The `defaults` section over the action's inputs; a baseUrl with credentials in it is refused. */
+function normaliseDefaults(raw: Raw, errs: PlanErrors, defaults: PlanDefaults): FileDefaults {
   const d = (raw.defaults as Raw | undefined) ?? {};
-  const base = {
+  const request: RequestBase = {
     headers: { ...(defaults.headers ?? {}), ...stringMap(d.headers) },
     timeoutMs: duration(d.timeout, defaults.timeoutMs),
     followRedirects: (d.followRedirects as boolean | undefined) ?? defaults.followRedirects ?? false,
     insecure: (d.insecure as boolean | undefined) ?? defaults.insecure ?? false,
   };
-  const checkHeaders = (request: RequestSpec, at: Array<string | number>): RequestSpec => {
-    for (const [name, value] of Object.entries(request.headers)) {
-      const problem = headerProblem(name, value);
-      if (problem) throw errs.at(name in base.headers ? ['defaults', 'headers'] : at, problem);
-    }
-    return request;
-  };
   const baseUrl = d.baseUrl as string | undefined;
-  if (baseUrl !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(baseUrl))
-    throw errs.at(
-      ['defaults', 'baseUrl'],
-      'the URL contains credentials (hidden here); write them as auth: {basic: {username, password}} with ${SECRET} variables, which are masked',
-    );
-  const defaultRetries = (d.retries as number | undefined) ?? 0;
-  const defaultRetryInterval = duration(d.retryInterval, defaults.retryIntervalMs);
-
-  const requireBase = (url: string, path: Array<string | number>) => {
-    // user:password@ would travel into logs and reports: refuse it, without repeating it.
-    if (/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url))
-      throw errs.at(
-        path,
-        'the URL contains credentials (hidden here); write them as auth: {basic: {username, password}} with ${SECRET} variables, which are masked',
-      );
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^https?:\/\//i.test(url))
-      throw errs.at(path, `'${url}': only http:// and https:// URLs can be checked`);
-    if (!/^(https?:\/\/|\$\{)/.test(url) && !baseUrl)
-      throw errs.at(path, `'${url}' is a relative URL; set defaults.baseUrl or write a full http(s):// URL`);
+  if (baseUrl !== undefined && URL_CREDENTIALS.test(baseUrl))
+    throw errs.at(['defaults', 'baseUrl'], URL_CREDENTIALS_REFUSED);
+  return {
+    request,
+    baseUrl,
+    retries: (d.retries as number | undefined) ?? 0,
+    retryIntervalMs: duration(d.retryInterval, defaults.retryIntervalMs),
   };
+}
 
-  // Names captured so far: a check may use captures of the checks written before it.
-  const captured = new Set<string>();
-  const checkVars = (value: unknown, path: Array<string | number>): string[] => {
-    const uses: string[] = [];
-    for (const s of stringsIn(value))
-      for (const v of referencedVariables(s)) {
-        if (captured.has(v.name)) uses.push(v.name);
-        else if (!v.hasDefault && !defaults.isDefined(v.name))
-          throw errs.at(
-            path,
-            `\${${v.name}} is not defined (give it in vars, the environment, or capture it in an earlier check)`,
-          );
-      }
-    return [...new Set(uses)];
-  };
+/**
+ * The wait phase and the checks, in file order: each request's URL and headers checked, each variable defined
+ * or captured by an earlier check, each check named uniquely.
+ */
+class PlanNormaliser {
+  /** Names captured so far: a check may use captures of the checks written before it. */
+  private readonly captured = new Set<string>();
+  /** How many checks so far have each name. */
+  private readonly names = new Map<string, number>();
 
-  let wait: WaitSpec | undefined;
-  if (raw.wait) {
-    const w = raw.wait as Raw;
-    requireBase(String(w.url), ['wait', 'url']);
-    checkVars(w, ['wait']);
-    wait = {
-      request: checkHeaders(normaliseRequest(w, base), ['wait', 'headers']),
-      expect: normaliseExpect(w.expect as Raw | undefined, ['wait'], errs, defaults, 'http'),
+  constructor(
+    private readonly errs: PlanErrors,
+    private readonly defaults: PlanDefaults,
+    private readonly file: FileDefaults,
+  ) {}
+
+  /** The wait phase: an HTTP request retried until it passes `successThreshold` times in a row. */
+  wait(w: Raw): WaitSpec {
+    this.requireBase(String(w.url), ['wait', 'url']);
+    this.checkVars(w, ['wait']);
+    return {
+      request: this.request(w, ['wait', 'headers']),
+      expect: normaliseExpect(w.expect as Raw | undefined, ['wait'], this.errs, this.defaults, 'http'),
       initialDelayMs: duration(w.initialDelay, 0),
       intervalMs: duration(w.interval, 2000),
       deadlineMs: duration(w.deadline, 300_000),
@@ -535,36 +586,23 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
     };
   }
 
-  const names = new Map<string, number>();
-  const checks: CheckSpec[] = (raw.checks as Raw[]).map((c, i) => {
+  /** One check, `checks[i]`: request or command, captures, expectations, retries, the captures it uses. */
+  check(c: Raw, i: number): CheckSpec {
     const path = ['checks', i];
     const kind = c.command ? 'command' : 'http';
-    const uses = checkVars({ ...c, captures: undefined, name: undefined }, path);
+    const uses = this.checkVars({ ...c, captures: undefined, name: undefined }, path);
     let request: RequestSpec | undefined;
     if (kind === 'http') {
-      requireBase(String(c.url), [...path, 'url']);
-      request = checkHeaders(normaliseRequest(c, base), [...path, 'headers']);
+      this.requireBase(String(c.url), [...path, 'url']);
+      request = this.request(c, [...path, 'headers']);
     }
     const captures = (c.captures as Record<string, CaptureSpec> | undefined) ?? {};
-    for (const [name, cap] of Object.entries(captures)) {
-      if (kind === 'command' && !('regex' in cap))
-        throw errs.at(
-          [...path, 'captures', name],
-          "a command check can capture only with 'regex' (over its output)",
-        );
-      if ('regex' in cap) checkRegex(cap.regex, (m) => errs.at([...path, 'captures', name], m));
-      const problem = 'jsonpath' in cap ? jsonPathProblem(cap.jsonpath) : undefined;
-      if (problem && 'jsonpath' in cap)
-        throw errs.at([...path, 'captures', name], `JSONPath '${cap.jsonpath}' ${problem}`);
-    }
+    this.checkCaptures(captures, kind, path);
     const baseName =
       (c.name as string | undefined) ??
       (kind === 'http' ? `${request!.method} ${request!.url}` : (c.command as string[]).join(' '));
-    // Unique names: GitLab collapses JUnit test cases that share a name.
-    const seen = names.get(baseName) ?? 0;
-    names.set(baseName, seen + 1);
     const spec: CheckSpec = {
-      name: seen ? `${baseName} (${seen + 1})` : baseName,
+      name: this.uniqueName(baseName),
       where: `checks[${i}]`,
       kind,
       request,
@@ -572,58 +610,112 @@ export function parsePlan(text: string, file: string, defaults: PlanDefaults): S
       commandTimeoutMs: kind === 'command' && c.timeout !== undefined ? duration(c.timeout, 0) : undefined,
       env: stringMap(c.env),
       cwd: c.cwd as string | undefined,
-      expect: normaliseExpect(c.expect as Raw | undefined, path, errs, defaults, kind),
+      expect: normaliseExpect(c.expect as Raw | undefined, path, this.errs, this.defaults, kind),
       captures,
-      retries: (c.retries as number | undefined) ?? defaultRetries,
-      retryIntervalMs: duration(c.retryInterval, defaultRetryInterval),
+      retries: (c.retries as number | undefined) ?? this.file.retries,
+      retryIntervalMs: duration(c.retryInterval, this.file.retryIntervalMs),
       retryUntilDeadline: false,
       uses,
     };
-    for (const name of Object.keys(captures)) captured.add(name);
+    for (const name of Object.keys(captures)) this.captured.add(name);
     return spec;
-  });
-
-  let sample: SmokePlan['sample'];
-  if (raw.sample) {
-    const s = raw.sample as Raw;
-    const httpNames = checks.filter((c) => c.kind === 'http').map((c) => c.name);
-    const wanted = (s.checks as string[] | undefined) ?? httpNames;
-    wanted.forEach((n, i) => {
-      if (!httpNames.includes(n))
-        throw errs.at(
-          ['sample', 'checks', i],
-          `no HTTP check named '${n}'; expected one of: ${httpNames.join(', ')}`,
-        );
-    });
-    if (wanted.length === 0) throw errs.at(['sample'], 'there is no HTTP check to sample');
-    sample = {
-      iterations: s.iterations as number,
-      concurrency: (s.concurrency as number | undefined) ?? 4,
-      checks: wanted,
-    };
   }
 
+  /** Unique names: GitLab collapses JUnit test cases that share a name. */
+  private uniqueName(baseName: string): string {
+    const seen = this.names.get(baseName) ?? 0;
+    this.names.set(baseName, seen + 1);
+    return seen ? `${baseName} (${seen + 1})` : baseName;
+  }
+
+  /** Captures a check can take: only regex over a command's output; valid regexes and JSONPaths. */
+  private checkCaptures(
+    captures: Record<string, CaptureSpec>,
+    kind: 'http' | 'command',
+    path: Array<string | number>,
+  ): void {
+    for (const [name, cap] of Object.entries(captures)) {
+      if (kind === 'command' && !('regex' in cap))
+        throw this.errs.at(
+          [...path, 'captures', name],
+          "a command check can capture only with 'regex' (over its output)",
+        );
+      if ('regex' in cap) checkRegex(cap.regex, (m) => this.errs.at([...path, 'captures', name], m));
+      const problem = 'jsonpath' in cap ? jsonPathProblem(cap.jsonpath) : undefined;
+      if (problem && 'jsonpath' in cap)
+        throw this.errs.at([...path, 'captures', name], `JSONPath '${cap.jsonpath}' ${problem}`);
+    }
+  }
+
+  /** The request over the defaults; every header must be one HTTP can carry (else: error where written). */
+  private request(raw: Raw, at: Array<string | number>): RequestSpec {
+    const request = normaliseRequest(raw, this.file.request);
+    for (const [name, value] of Object.entries(request.headers)) {
+      const problem = headerProblem(name, value);
+      if (problem)
+        throw this.errs.at(name in this.file.request.headers ? ['defaults', 'headers'] : at, problem);
+    }
+    return request;
+  }
+
+  /** A URL that can be checked: no credentials in it, http(s) only, relative only with a baseUrl. */
+  private requireBase(url: string, path: Array<string | number>): void {
+    // user:password@ would travel into logs and reports: refuse it, without repeating it.
+    if (URL_CREDENTIALS.test(url)) throw this.errs.at(path, URL_CREDENTIALS_REFUSED);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^https?:\/\//i.test(url))
+      throw this.errs.at(path, `'${url}': only http:// and https:// URLs can be checked`);
+    if (!/^(https?:\/\/|\$\{)/.test(url) && !this.file.baseUrl)
+      throw this.errs.at(
+        path,
+        `'${url}' is a relative URL; set defaults.baseUrl or write a full http(s):// URL`,
+      );
+  }
+
+  /** The capture names `value` uses; refuses a variable not known, not captured before, without default. */
+  private checkVars(value: unknown, path: Array<string | number>): string[] {
+    const uses: string[] = [];
+    for (const s of stringsIn(value))
+      for (const v of referencedVariables(s)) {
+        if (this.captured.has(v.name)) uses.push(v.name);
+        else if (!v.hasDefault && !this.defaults.isDefined(v.name))
+          throw this.errs.at(
+            path,
+            `\${${v.name}} is not defined (give it in vars, the environment, or capture it in an earlier check)`,
+          );
+      }
+    return [...new Set(uses)];
+  }
+}
+
+/** The sample: iterations of HTTP checks named in the plan (by default all of them). */
+function normaliseSample(s: Raw, checks: CheckSpec[], errs: PlanErrors): SmokePlan['sample'] {
+  const httpNames = checks.filter((c) => c.kind === 'http').map((c) => c.name);
+  const wanted = (s.checks as string[] | undefined) ?? httpNames;
+  wanted.forEach((n, i) => {
+    if (!httpNames.includes(n))
+      throw errs.at(
+        ['sample', 'checks', i],
+        `no HTTP check named '${n}'; expected one of: ${httpNames.join(', ')}`,
+      );
+  });
+  if (wanted.length === 0) throw errs.at(['sample'], 'there is no HTTP check to sample');
+  return {
+    iterations: s.iterations as number,
+    concurrency: (s.concurrency as number | undefined) ?? 4,
+    checks: wanted,
+  };
+}
+
+/** The thresholds, metric by metric, each expression parsed. */
+function normaliseThresholds(v: unknown, errs: PlanErrors): Threshold[] {
   const thresholds: Threshold[] = [];
-  for (const [metric, exprs] of Object.entries(
-    (raw.thresholds as Record<string, string[]> | undefined) ?? {},
-  ))
+  for (const [metric, exprs] of Object.entries((v as Record<string, string[]> | undefined) ?? {}))
     exprs.forEach((e, i) => {
       const t = parseThreshold(metric as Metric, e);
       if (typeof t === 'string') throw errs.at(['thresholds', metric, i], t);
       thresholds.push(t);
     });
-
-  const v = (raw.verdict as Raw | undefined) ?? {};
-  return {
-    source: file,
-    baseUrl,
-    wait,
-    checks,
-    sample,
-    thresholds,
-    failureLimit: (v.failureLimit as number | undefined) ?? 0,
-    consecutiveErrorLimit: (v.consecutiveErrorLimit as number | undefined) ?? 4,
-  };
+  return thresholds;
 }
 
 /**
