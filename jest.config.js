@@ -6,7 +6,6 @@ export default {
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: {
     '^@kiln/core$': '<rootDir>/packages/core/src/index.ts',
-    '^@kiln/cli$': '<rootDir>/packages/cli/src/actions.ts',
     '^@kiln/action-(.*)$': '<rootDir>/actions/$1/src/action.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

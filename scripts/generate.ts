@@ -6,7 +6,7 @@
  * `npm run generate -- --check` writes nothing and exits 1 listing the files that would change (a test runs it).
  */
 import { describeType, type ActionSpec, type InputDecl } from '@kiln/core';
-import { loadActions } from '@kiln/cli';
+import { loadActions } from '../packages/cli/src/actions.js';
 import type { ActionDefinition } from '@kiln/core';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 /** The bundles Kiln ships: one per action (dist/<name>/) and the CLI (dist/cli/). */
-import { actionNames } from '@kiln/cli';
+import { actionNames } from '../packages/cli/src/actions.js';
 
 export interface BundleTarget {
   name: string;

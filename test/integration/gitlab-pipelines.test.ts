@@ -1,13 +1,22 @@
 /**
  * The copyable GitLab pipelines in workflows-examples/gitlab/ run for real with gitlab-ci-local (shell executor,
- * one isolated checkout per job): the `kiln` CLI bundle on PATH, a real registry with basic auth (the job's
- * CI_REGISTRY_* variables), the Marathon simulator as each environment's Marathon, and a local HTTP service as
- * QA. Assertions are what a user checks after a pipeline: did it pass, which jobs ran, what the registry and
+ * one isolated checkout per job): each job installs the `kiln` CLI as the example says (`npm install -g
+ * "${KILN_PACKAGE:-kiln-ci@…}"`, here with KILN_PACKAGE the kiln-ci tarball `npm pack` makes from this checkout,
+ * into a fresh npm prefix per pipeline, offline), a real registry with basic auth (the job's CI_REGISTRY_*
+ * variables), the Marathon simulator as each environment's Marathon, and a local HTTP service as QA. Assertions are what a user checks after a pipeline: did it pass, which jobs ran, what the registry and
  * Marathon hold now, which artifacts were kept, and that no secret shows up in the job log or the files left.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -21,8 +30,11 @@ import { registryAvailable, startRegistry, type RunningRegistry } from '../sim/r
 import { createSkopeo, skopeoAvailable, type Skopeo } from '../sim/registry/skopeo.js';
 import { removeDir, which } from '../sim/registry/util.js';
 
-const GITLAB_CI_LOCAL = join(repoRoot, 'node_modules', 'gitlab-ci-local', 'src', 'index.js');
-const KILN_CLI = join(repoRoot, 'dist', 'cli', 'index.js');
+/** Not a dependency in package.json (its native re2 compiles for minutes): .ci/run installs it into .tools/. */
+const GITLAB_CI_LOCAL_VERSION = '4.60.1';
+const GITLAB_CI_LOCAL =
+  process.env.GITLAB_CI_LOCAL ??
+  join(repoRoot, '.tools', 'node_modules', 'gitlab-ci-local', 'src', 'index.js');
 const EXAMPLES = join(repoRoot, 'workflows-examples');
 
 /** GitLab's CI_REGISTRY_USER is `gitlab-ci-token`; CI_REGISTRY_PASSWORD is the job token. */
@@ -34,7 +46,8 @@ const OLD_DIGEST = `sha256:${'11'.repeat(32)}`;
 
 let work: string;
 let home: string;
-let binDir: string;
+/** The kiln-ci package as `npm pack` makes it from this checkout (what the examples' KILN_PACKAGE may name). */
+let kilnPackage: string;
 let registry: RunningRegistry;
 let skopeo: Skopeo;
 let seq = 0;
@@ -54,13 +67,17 @@ beforeAll(async () => {
     throw new Error('these tests need docker-registry and skopeo (apt-get install docker-registry skopeo)');
   for (const tool of ['git', 'rsync', 'bash'])
     if (!which(tool)) throw new Error(`gitlab-ci-local needs ${tool} on PATH`);
-  // An optional dependency: `npm ci` goes on without it when its native part (re2) cannot be built.
+  if (!existsSync(GITLAB_CI_LOCAL))
+    throw new Error(
+      `gitlab-ci-local is not at ${GITLAB_CI_LOCAL}: run .ci/run or ` +
+        `npm install --prefix .tools gitlab-ci-local@${GITLAB_CI_LOCAL_VERSION} (or set GITLAB_CI_LOCAL)`,
+    );
   try {
-    execFileSync(process.execPath, [GITLAB_CI_LOCAL, '--version'], { stdio: 'pipe', timeout: 30_000 });
+    execFileSync(hostNode(), [GITLAB_CI_LOCAL, '--version'], { stdio: 'pipe', timeout: 30_000 });
   } catch (e) {
     throw new Error(
-      `gitlab-ci-local does not run (${String(e).split('\n')[0]}): its re2 needs make, g++ and python3 at ` +
-        '`npm ci` time (.ci/run installs them)',
+      `gitlab-ci-local does not run (${String(e).split('\n')[0]}): its re2 needs make, g++ and python3 when ` +
+        `it is installed; run .ci/run or npm install --prefix .tools gitlab-ci-local@${GITLAB_CI_LOCAL_VERSION}`,
     );
   }
   work = mkdtempSync(join(tmpdir(), 'kiln-gitlab-'));
@@ -68,14 +85,7 @@ beforeAll(async () => {
   // gitlab-ci-local reads $HOME/.gitlab-ci-local/variables.yml: an empty HOME keeps the user's own out.
   home = join(work, 'home');
   mkdirSync(home);
-  // The `kiln` CLI on the runner's PATH, as it would be in the job image; this machine's Node (not node@24).
-  binDir = join(work, 'bin');
-  mkdirSync(binDir);
-  writeFileSync(
-    join(binDir, 'kiln'),
-    `#!/bin/sh\nexec ${shellQuote(hostNode())} ${shellQuote(KILN_CLI)} "$@"\n`,
-  );
-  chmodSync(join(binDir, 'kiln'), 0o755);
+  kilnPackage = packCli();
   const started = await Promise.all([
     startRegistry({
       logLevel: 'error',
@@ -88,14 +98,51 @@ beforeAll(async () => {
     () => registry.stop(),
     () => skopeo.close(),
   );
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const pid of live) killGroup(pid);
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** PATH without node_modules directories (npm puts node@24 first there inside scripts): this machine's Node. */
+const plainPath = (): string[] =>
+  (process.env.PATH ?? '').split(delimiter).filter((p) => p && !p.includes('node_modules'));
+
+/**
+ * `npm pack` of packages/cli (its prepack copies the committed dist/cli/ in) in a copy of the files it reads, so
+ * nothing is written into the checkout and a concurrent pack (test/integration/cli-package.test.ts) cannot
+ * interfere. Returns the tarball's path.
+ */
+function packCli(): string {
+  const tree = join(work, 'pack-tree');
+  cpSync(join(repoRoot, 'packages', 'cli'), join(tree, 'packages', 'cli'), {
+    recursive: true,
+    filter: (src) => !/[/\\](dist|node_modules)$/.test(src),
+  });
+  cpSync(join(repoRoot, 'dist', 'cli'), join(tree, 'dist', 'cli'), { recursive: true });
+  cpSync(join(repoRoot, 'scripts', 'pack-cli.mjs'), join(tree, 'scripts', 'pack-cli.mjs'));
+  cpSync(
+    join(repoRoot, 'packages', 'core', 'src', 'version.ts'),
+    join(tree, 'packages', 'core', 'src', 'version.ts'),
+  );
+  const out = join(work, 'pack');
+  mkdirSync(out);
+  execFileSync('npm', ['pack', '--pack-destination', out], {
+    cwd: join(tree, 'packages', 'cli'),
+    stdio: 'pipe',
+    timeout: 120_000,
+    env: {
+      PATH: [dirname(hostNode()), ...plainPath()].join(delimiter),
+      HOME: home,
+      npm_config_cache: join(work, 'npm-cache'),
+      npm_config_update_notifier: 'false',
+    },
+  });
+  const [tgz, ...more] = readdirSync(out).filter((f) => f.endsWith('.tgz'));
+  if (!tgz || more.length) throw new Error(`npm pack left ${readdirSync(out).join(', ')} in ${out}`);
+  return join(out, tgz);
+}
 
 /** A GitLab project checkout: the files committed on `main`, `origin` a GitLab URL (gitlab-ci-local reads it). */
 function project(files: Record<string, string>, untracked: Record<string, string> = {}): string {
@@ -131,16 +178,19 @@ interface PipelineRun extends ChildResult {
 
 /**
  * Runs `gitlab-ci-local` in `dir` under this machine's Node (its re2 addon is built for it), shell executor with
- * one isolated checkout per job (as a runner gives each job), the `kiln` shim first on PATH. `vars` become
- * `--variable` (pipeline variables: in GitLab they win over the YAML's `variables:`, as here). Killed, with
- * everything it started, after `timeoutMs`.
+ * one isolated checkout per job (as a runner gives each job). The runner's environment is a fresh global npm
+ * prefix (its bin/ first on PATH, as in a node image) with npm kept offline, and KILN_PACKAGE (a CI/CD variable)
+ * names the packed kiln-ci, so each job's `before_script` installs this checkout's `kiln` the way a user's job
+ * installs the published one. `vars` become `--variable` (pipeline variables: in GitLab they win over the YAML's
+ * `variables:`, as here). Killed, with everything it started, after `timeoutMs`.
  */
 function gitlabCiLocal(
   dir: string,
   vars: Record<string, string>,
   extra: string[] = [],
-  timeoutMs = 25_000,
+  timeoutMs = 60_000,
 ): Promise<PipelineRun> {
+  const prefix = mkdtempSync(join(work, 'npm-prefix-'));
   const args = [
     GITLAB_CI_LOCAL,
     '--cwd',
@@ -153,17 +203,27 @@ function gitlabCiLocal(
     '--no-color',
     '--max-job-name-padding',
     '0',
-    ...Object.entries(vars).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
+    ...Object.entries({ KILN_PACKAGE: kilnPackage, ...vars }).flatMap(([k, v]) => [
+      '--variable',
+      `${k}=${v}`,
+    ]),
     ...extra,
   ];
-  const path = [
-    binDir,
-    ...(process.env.PATH ?? '').split(delimiter).filter((p) => p && !p.includes('node_modules')),
-  ].join(delimiter);
+  const path = [join(prefix, 'bin'), ...plainPath()].join(delimiter);
   return new Promise((resolve, reject) => {
     const child = spawn(hostNode(), args, {
       cwd: dir,
-      env: { PATH: path, HOME: home, LANG: 'C.UTF-8', NO_COLOR: '1', TMPDIR: work },
+      env: {
+        PATH: path,
+        HOME: home,
+        LANG: 'C.UTF-8',
+        NO_COLOR: '1',
+        TMPDIR: work,
+        npm_config_prefix: prefix,
+        npm_config_cache: join(work, 'npm-cache'),
+        npm_config_offline: 'true', // the tarball needs nothing from a registry
+        npm_config_update_notifier: 'false',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a deadline kills the jobs it started too
     });
@@ -210,6 +270,22 @@ function dotenvOf(file: string): Record<string, string> {
   return out;
 }
 
+/**
+ * An example pipeline as the shell executor runs it: without its `image: node:24-slim` line(s). No Docker here, and
+ * gitlab-ci-local gives a job that names an image CI_PROJECT_DIR=/builds/… even when forced onto the shell
+ * executor; this machine's Node (≥ 20.18, with npm) stands in for the image. Everything else runs as written.
+ */
+function shellExample(file: string, images: number): string {
+  const text = readFileSync(join(EXAMPLES, 'gitlab', file), 'utf8');
+  const lines = text.split('\n');
+  const kept = lines.filter((l) => !/^\s*image: node:24-slim\s*$/.test(l));
+  if (lines.length - kept.length !== images)
+    throw new Error(
+      `${file}: expected ${images} 'image: node:24-slim' line(s), found ${lines.length - kept.length}`,
+    );
+  return kept.join('\n');
+}
+
 const artifact = (dir: string, job: string, ...path: string[]): string =>
   join(dir, '.gitlab-ci-local', 'artifacts', job, ...path);
 
@@ -217,7 +293,7 @@ const dotenvReport = (dir: string, job: string, file: string): string =>
   artifact(dir, job, '.gitlab-ci-reports', 'dotenv', file);
 
 describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a datacenter’s Marathon', () => {
-  const example = readFileSync(join(EXAMPLES, 'gitlab', 'deploy-only.gitlab-ci.yml'), 'utf8');
+  const example = shellExample('deploy-only.gitlab-ci.yml', 1);
   const basicAuth = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64')}`;
   const repo = 'team/app';
   const image = () => `${registry.host}/${repo}`;
@@ -365,6 +441,10 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     });
     expect(r.log).toMatch(/^ PASS +promote$/m);
     expect(r.log).toMatch(/^ PASS +deploy$/m);
+    // Each job installed kiln-ci (the packed tarball, offline) in before_script, as the example says; here the
+    // jobs share the runner's npm prefix, so the second one finds it there already ("changed").
+    expect(jobLines(r, 'promote')).toContainEqual(expect.stringMatching(/^added 1 package\b/));
+    expect(jobLines(r, 'deploy')).toContainEqual(expect.stringMatching(/^(added|changed) 1 package\b/));
 
     // promote: the release tag holds the tested digest; its dotenv report carries DIGEST to the deploy job.
     expect(await rawHead(registry.url, repo, '1.4.2', basicAuth)).toBe(img.manifest.digest);
@@ -398,7 +478,7 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
 
     // The job token is in no log line and no file the pipeline left (job logs, reports, rendered definition).
     expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
-  }, 60_000);
+  }, 150_000);
 
   test('prod: the deploy job is manual: it waits without --manual deploy, and deploys with it', async () => {
     const img = await seedTestImage();
@@ -447,7 +527,7 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     });
     expectNoLeak(waiting, [], REGISTRY_PASSWORD, REGISTRY_USER);
     expectNoLeak(played, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
-  }, 90_000);
+  }, 240_000);
 
   test('no RELEASE_VERSION: the pipeline is refused, nothing is promoted or deployed', async () => {
     const img = await seedTestImage();
@@ -461,7 +541,7 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     expect(r.log).toContain('promote is when:never, but its needed by deploy');
     expect(r.log).not.toMatch(/^(promote|deploy) > /m);
     expect(puts(yz)).toBe(before);
-  }, 60_000);
+  }, 150_000);
 
   test('a TESTED_DIGEST that is not what `test` holds now fails at promote: no tag, no deploy', async () => {
     const tested = await seedTestImage();
@@ -479,7 +559,7 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     expect(await rawHead(registry.url, repo, '1.4.3', basicAuth)).toBeUndefined();
     expect(puts(yz)).toBe(before);
     expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
-  }, 60_000);
+  }, 150_000);
 });
 
 describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
@@ -511,10 +591,7 @@ describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
   function smokeProject(extraYaml = ''): string {
     return project({
       '.gitlab-ci.yml': `stages: [verify]\ninclude:\n  - local: ci/smoke-test.gitlab-ci.yml\n${extraYaml}`,
-      'ci/smoke-test.gitlab-ci.yml': readFileSync(
-        join(EXAMPLES, 'gitlab', 'smoke-test.gitlab-ci.yml'),
-        'utf8',
-      ),
+      'ci/smoke-test.gitlab-ci.yml': shellExample('smoke-test.gitlab-ci.yml', 1),
       'workflows-examples/smoke/qa.yml': readFileSync(join(EXAMPLES, 'smoke', 'qa.yml'), 'utf8'),
     });
   }
@@ -536,6 +613,7 @@ describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
       log: '',
     });
     expect(r.log).toMatch(/^ PASS +smoke-qa$/m);
+    expect(jobLines(r, 'smoke-qa')).toContainEqual(expect.stringMatching(/^added 1 package\b/));
     const hits = qa.requests.slice(seen);
     expect(hits.length).toBeGreaterThan(60); // wait (2) + checks (2) + sample (30 × 2)
     expect(hits.every((h) => h.headers.authorization === `Bearer ${QA_API_TOKEN}`)).toBe(true);
@@ -556,13 +634,13 @@ describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
       FAILED: '0',
     });
     expectNoLeak(r, [dir], QA_API_TOKEN);
-  }, 60_000);
+  }, 150_000);
 
   test('VERSION not given: the job stops at once and says what to set (no 5-minute wait for version "")', async () => {
     healthy = true;
     const seen = qa.requests.length;
     const dir = smokeProject();
-    const r = await gitlabCiLocal(dir, { GITLAB_CI: 'true', BASE_URL: qa.url, QA_API_TOKEN }, [], 20_000);
+    const r = await gitlabCiLocal(dir, { GITLAB_CI: 'true', BASE_URL: qa.url, QA_API_TOKEN });
     expect({ exitCode: r.exitCode, timedOut: r.timedOut }).toEqual({ exitCode: 1, timedOut: false });
     expect(r.log).toMatch(/^ FAIL +smoke-qa$/m);
     expect(jobLines(r, 'smoke-qa').join('\n')).toContain(
@@ -570,7 +648,7 @@ describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
     );
     expect(qa.requests.length).toBe(seen);
     expectNoLeak(r, [dir], QA_API_TOKEN);
-  }, 60_000);
+  }, 150_000);
 
   test('QA unhealthy: the job fails, and the JUnit report is still kept (artifacts when: always)', async () => {
     healthy = false;
@@ -585,5 +663,5 @@ describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {
     expect(readFileSync(junit, 'utf8')).toMatch(/<testcase[^>]*name="health"[^>]*>\s*<failure/);
     expect(dotenvOf(dotenvReport(dir, 'smoke-qa', 'kiln.env'))).toMatchObject({ VERDICT: 'fail' });
     expectNoLeak(r, [dir], QA_API_TOKEN);
-  }, 60_000);
+  }, 150_000);
 });
