@@ -218,10 +218,10 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
         rollback: null,
       }),
     ]);
-    expect(r.summary).toContain('Marathon deploy of /app-name: ✅ deployed');
-    expect(r.summary).toContain(
-      '| Cluster | Result | Version | Previous version | Previous image | Deployment | Duration | Details |',
-    );
+    // First what happened: the release and version deployed, where, how long; then at most five columns.
+    expect(r.summary).toMatch(/^## ✅ deployed release 2024\.06\.01-42 \(version \S+\) to \S+ in \S+$/m);
+    expect(r.summary).toContain('| Cluster | Result | Release | Before | Duration |');
+    expect(r.summary).toMatch(/\| ✅ deployed \| 2024\.06\.01-42 · \S+ \| \S+ \| /);
     expect(r.summary).toMatch(/\| \+\d+(ms|\.\d+s) \| healthy: 3\/3 task\(s\) of version /);
     expect(r.log).toMatch(/new version: \d\/3 healthy, \d running, \d staged/);
     expect(r.log).toContain('~ /container/docker/image:');
@@ -247,11 +247,21 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
     });
     expect(String(c?.['reason'])).toContain('TASK_FAILED: java.lang.IllegalStateException: no profile qa');
     expect(r.log).toContain('Rolled back: version ');
+    // One failure, one error line (on GitHub one ::error:: annotation): the domain's own lines are plain.
+    const errors = r.log.split('\n').filter((l) => /^(::error::|error: )/.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('deploy-marathon failed and was rolled back');
+    expect(errors[0]).toContain('TASK_FAILED: java.lang.IllegalStateException: no profile qa');
+    expect(r.summary).toMatch(
+      /^## ❌ rolled back: crash loop — TASK\\_FAILED: java\.lang\.IllegalStateException: no profile qa/m,
+    );
     expect(r.summary).toContain('↩️ rolled back');
     expect(r.summary).toMatch(/\| failed: crash loop: the new version keeps failing/);
+    // Digests are shortened in tables; the full image is in the details block below.
     expect(r.summary).toMatch(
-      /\| rolled back: version \S+ restored as \S+ \(image reg\.example\.com\/team\/app@sha256:1{64}\); 2\/2 task\(s\) healthy \|/,
+      /\| rolled back: version \S+ restored as \S+ \(image reg\.example\.com\/team\/app@sha256:1{12}\); 2\/2 task\(s\) healthy \|/,
     );
+    expect(r.summary).toContain(`image before: ${IMAGE}@${D1}`);
   });
 
   test('409: waits for the other deployment, then deploys; with force after lock-timeout it overrides', async () => {
@@ -322,6 +332,8 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
     expect(r.summary).toContain('### Timeline: AA');
     expect(r.summary).toContain('### Timeline: BB');
     expect(r.log).toContain('[BB] Deployment of /app-name to BB failed: crash loop');
+    expect(r.log.split('\n').filter((l) => /^(::error::|error: )/.test(l))).toHaveLength(1);
+    expect(r.summary).toMatch(/^## ❌ rolled back: crash loop.* on BB$/m);
     expect(r.log).toContain('[AA] Rolling back (BB failed)');
   });
 

@@ -455,7 +455,7 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
       IMAGE: `${image()}@${img.manifest.digest}`,
       RESULT: 'pushed',
     });
-    expect(jobLines(r, 'promote').join('\n')).toContain('promote: ✅ pushed');
+    expect(jobLines(r, 'promote').join('\n')).toContain('✅ promoted sha256:');
 
     // deploy: Marathon (yz-AA's MARATHON_URL) runs the promoted image pinned by digest, labelled with the release.
     const now = await marathonImage(yz);

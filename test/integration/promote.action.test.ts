@@ -225,10 +225,11 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
         requests: 2,
       },
     ]);
-    expect(r.summary).toContain(`## promote: ✅ pushed ${img.manifest.digest.slice(0, 19)}`);
     expect(r.summary).toContain(
-      `| ${proxy.host}/${p}/app:qa | ✅ pushed | ${img.manifest.digest} | 0 | 0 | 0 | 0 B | 2 |`,
+      `## ✅ promoted ${img.manifest.digest.slice(0, 19)} to ${proxy.host}/${p}/app:qa`,
     );
+    expect(r.summary).toContain(`| ${proxy.host}/${p}/app:qa | ✅ pushed | 0 B | 2 |`);
+    expect(r.summary).toContain(`| ${proxy.host}/${p}/app:qa | 0 | 0 | 0 |`); // blobs: mounted, uploaded, skipped
     expect(r.summary).toContain(`${stats.requests} registry requests in total.`);
     expect(await rawHead(open.url, `${p}/app`, 'qa')).toBe(img.manifest.digest);
   });
@@ -511,7 +512,7 @@ describe('promote through the kiln CLI', () => {
     expect(await readFile(join(dir, 'kiln-summary.md'), 'utf8')).toContain(
       `| ${basicReg.host}/group/app:2024.06.1 |`,
     );
-    expect(r.stdout).toContain('promote: ✅ pushed');
+    expect(r.stdout).toContain(`✅ promoted ${img.manifest.digest.slice(0, 19)}`);
     expect(await rawHead(basicReg.url, 'group/app', '2024.06.1', basicAuth)).toBe(img.manifest.digest);
     expectNoLeak(r, [dir]);
 

@@ -9,7 +9,6 @@ import {
   defineActionRunner,
   deployInputs,
   EXIT_CODES,
-  formatDuration,
   marathon,
   marathonAction,
   releaseLabels,
@@ -231,11 +230,10 @@ export const action = defineActionRunner({
     for (const [name, value] of Object.entries(outputs)) setOutput(name as keyof typeof outputs, value);
     marathonAction.fillMarathonSummary(summary, report, { clusterOrder: inputs['cluster-order'] });
 
-    const by = (r: string) => report.clusters.filter((c) => c.result === r).map((c) => c.name);
     switch (report.result) {
       case 'deployed':
       case 'unchanged':
-        log.info(`deploy-marathon: ${report.result} in ${formatDuration(report.durationMs)}.`);
+        log.info(`deploy-marathon: ${marathonAction.marathonHeadline(report).text}.`);
         return 0;
       case 'dry-run':
         log.info(`dry-run: nothing was submitted; rendered definition in ${renderedFile}.`);
@@ -244,15 +242,9 @@ export const action = defineActionRunner({
         for (const c of report.clusters)
           log.warning(`${c.name}: ${c.stateText ?? `${c.result}${c.reason ? ` (${c.reason})` : ''}`}`);
         return EXIT_CODES.failed;
-      case 'rolled-back':
-        log.error(
-          `deploy-marathon failed and was rolled back (${by('rolled-back').join(', ')}): ${report.clusters.find((c) => c.reason)?.reason ?? ''}`,
-        );
-        return EXIT_CODES.failed;
       default:
-        log.error(
-          `deploy-marathon failed (${by('failed').join(', ')}): ${report.clusters.find((c) => c.result === 'failed')?.reason ?? ''}`,
-        );
+        // The run's one error line (on GitHub its one annotation): the clusters' own lines above are plain.
+        log.error(marathonAction.marathonFailureLine(report));
         return EXIT_CODES.failed;
     }
   },

@@ -1,26 +1,22 @@
-import { kilnEnvNames } from '../platform/base.js';
+import { kilnEnvNames, terminalWidth } from '../platform/base.js';
+import { wrapText } from '../platform/summary.js';
 import { describeType, type ActionSpec } from './spec.js';
 
-function wrap(text: string, width: number, indent: string): string {
-  const words = text.split(/\s+/);
-  const lines: string[] = [];
-  let line = '';
-  for (const w of words) {
-    if (line && line.length + 1 + w.length > width) {
-      lines.push(line);
-      line = w;
-    } else line = line ? `${line} ${w}` : w;
-  }
-  if (line) lines.push(line);
-  return lines.map((l, i) => (i === 0 ? l : indent + l)).join('\n');
+/** `text` wrapped to `width` columns: the first line after `first`, the others after `indent` spaces. */
+function wrap(text: string, width: number, first: string, indent: number): string[] {
+  const room = Math.max(20, width - Math.max(first.length, indent));
+  return wrapText(text, room).map((l, i) => (i === 0 ? first : ' '.repeat(indent)) + l);
 }
 
-/** `kiln <action> --help`, generated from the declaration. */
-export function actionHelp(spec: ActionSpec): string {
+/**
+ * `kiln <action> --help`, generated from the declaration, within `width` columns (default: the terminal's, or
+ * `COLUMNS`, or 100 when not a terminal).
+ */
+export function actionHelp(spec: ActionSpec, width = terminalWidth()): string {
   const out: string[] = [];
-  out.push(`kiln ${spec.name}: ${spec.description}`, '');
-  out.push(`Usage: kiln ${spec.name} [--input value ...] [--json]`, '');
-  out.push('Inputs (each also read from the environment variable shown):');
+  out.push(...wrap(`${spec.description}`, width, `kiln ${spec.name}: `, 2), '');
+  out.push(...wrap(`kiln ${spec.name} [--input value ...] [--json]`, width, 'Usage: ', 7), '');
+  out.push(...wrap('Inputs (each also read from the environment variable shown):', width, '', 0));
   for (const [name, d] of Object.entries(spec.inputs)) {
     const flag = d.type === 'boolean' ? `--${name}[=true|false]` : `--${name} <${describeType(d)}>`;
     const tags = [
@@ -30,23 +26,31 @@ export function actionHelp(spec: ActionSpec): string {
     ]
       .filter(Boolean)
       .join(', ');
-    out.push(`  ${flag}`);
-    out.push(`      ${wrap(d.description + (tags ? ` (${tags})` : ''), 90, '      ')}`);
+    out.push(...wrap(flag, width, '  ', 4));
+    out.push(...wrap(d.description + (tags ? ` (${tags})` : ''), width, '      ', 6));
     const [scoped, bare] = kilnEnvNames(name, spec.name);
-    out.push(`      env: ${bare ? `${bare} (or ${scoped})` : scoped}`);
+    out.push(...wrap(bare ? `${bare} (or ${scoped})` : `${scoped}`, width, '      env: ', 11));
   }
   out.push('', 'Outputs:');
-  const width = Math.max(...Object.keys(spec.outputs).map((k) => k.length));
-  for (const [name, d] of Object.entries(spec.outputs))
-    out.push(`  ${name.padEnd(width)}  ${wrap(d.description, 80, ' '.repeat(width + 4))}`);
+  const keyWidth = Math.max(...Object.keys(spec.outputs).map((k) => k.length));
+  // Descriptions beside the names while that leaves room for them, else under each name.
+  const beside = width - (keyWidth + 4) >= 30;
+  for (const [name, d] of Object.entries(spec.outputs)) {
+    if (beside) out.push(...wrap(d.description, width, `  ${name.padEnd(keyWidth)}  `, keyWidth + 4));
+    else out.push(`  ${name}`, ...wrap(d.description, width, '      ', 6));
+  }
+  out.push('', 'Global flags:');
   out.push(
-    '',
-    'Global flags:',
-    '  --json     print the outputs as one JSON object on stdout (logs go to stderr)',
-    '  --help     this text',
-    '',
-    'On GitLab CI (GITLAB_CI=true) outputs go to a dotenv file (KILN_DOTENV, default kiln.env) for',
-    'artifacts:reports:dotenv, and the summary to kiln-summary.md.',
+    ...wrap('print the outputs as one JSON object on stdout (logs go to stderr)', width, '  --json     ', 13),
+  );
+  out.push(...wrap('this text', width, '  --help     ', 13), '');
+  out.push(
+    ...wrap(
+      'On GitLab CI (GITLAB_CI=true) outputs go to a dotenv file (KILN_DOTENV, default kiln.env) for artifacts:reports:dotenv, and the summary to kiln-summary.md.',
+      width,
+      '',
+      0,
+    ),
   );
   return out.join('\n');
 }

@@ -25,7 +25,7 @@ import { KILN_LABELS } from '../deploy/labels.js';
 import { definitionImage, type RenderedApp } from './definition.js';
 import { diffDefinitions, formatDiff, type DefinitionChange } from './diff.js';
 import { withKeptFields } from './normalize.js';
-import type { JsonObject } from '../util/json.js';
+import { isJsonObject, type JsonObject } from '../util/json.js';
 import {
   EventHub,
   progressLine,
@@ -97,6 +97,10 @@ export interface ClusterReport {
   joined?: boolean;
   previousVersion?: string;
   previousImage?: string;
+  /** The `KILN_RELEASE_ID` label of the app before this run, when it had one. */
+  previousReleaseId?: string;
+  /** The `KILN_RELEASE_ID` label this run deploys, when it has one. */
+  releaseId?: string;
   deploymentId?: string;
   version?: string;
   image: string;
@@ -118,6 +122,15 @@ export interface MarathonDeployReport {
   durationMs: number;
   /** Set when SIGINT/SIGTERM stopped the run. */
   cancelled?: string;
+}
+
+/** Diff lines longer than this put the values on lines of their own (a long image is never cut). */
+const DIFF_WIDTH = 100;
+
+function releaseIdOf(definition: JsonObject): string | undefined {
+  const labels = definition['labels'];
+  const id = isJsonObject(labels) ? labels[KILN_LABELS.releaseId] : undefined;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** A sibling cluster failed (cluster-order: parallel): stop waiting and roll back. */
@@ -167,6 +180,7 @@ class ClusterRun {
       result: 'skipped',
       created: false,
       image: o.app.image,
+      releaseId: releaseIdOf(o.app.definition),
       changes: [],
       timeline: [],
     };
@@ -193,6 +207,7 @@ class ClusterRun {
     r.created = current === undefined;
     r.previousVersion = current?.version;
     r.previousImage = current?.image;
+    r.previousReleaseId = current?.labels[KILN_LABELS.releaseId];
     r.changes = diffDefinitions(current?.raw, this.o.app.definition);
     this.body = withKeptFields(this.o.app.definition, current?.raw);
     const kept = Object.keys(this.body).filter((k) => !(k in this.o.app.definition));
@@ -211,7 +226,7 @@ class ClusterRun {
         `${this.client.displayUrl}: ${current.id} runs version ${current.version} (image ${current.image ?? 'none'}; ${healthy}/${current.instances} tasks healthy${current.deployments.length ? `; deployment ${current.deployments.join(', ')} in progress` : ''}).`,
       );
     } else this.info(`${this.client.displayUrl}: ${this.o.app.id} does not exist yet; it will be created.`);
-    const lines = formatDiff(r.changes);
+    const lines = formatDiff(r.changes, { width: DIFF_WIDTH });
     if (lines.length === 0) this.info('No changes to the app definition (Kiln’s own labels aside).');
     else {
       this.log.startGroup(`${this.prefix}${current ? 'Changes' : 'New app'}: ${lines.length} field(s)`);
@@ -404,7 +419,8 @@ class ClusterRun {
     r.reason = reason;
     r.failureKind = kind;
     this.mark(`failed: ${reason}`);
-    this.log.error(`${this.prefix}Deployment of ${this.o.app.id} to ${r.name} failed: ${reason}`);
+    // The action reports the failure once, as its error line; here it is the log's account of what happened.
+    this.log.info(`${this.prefix}Deployment of ${this.o.app.id} to ${r.name} failed: ${reason}`);
   }
 
   /** PUT, waiting out someone else's deployment (409) for up to lock-timeout, then failing or overriding. */
@@ -631,7 +647,7 @@ class ClusterRun {
     } else {
       r.result = 'failed';
       this.mark(`rollback failed: ${rb.reason}`);
-      this.log.error(`${this.prefix}Rollback of ${this.o.app.id} on ${r.name} failed: ${rb.reason}`);
+      this.log.info(`${this.prefix}Rollback of ${this.o.app.id} on ${r.name} failed: ${rb.reason}`);
     }
   }
 
@@ -714,7 +730,7 @@ export async function deployMarathon(o: MarathonDeployOptions): Promise<Marathon
         run.report.reason = `cannot read the app: ${errorMessage(e)}`;
         run.report.failureKind = 'preflight';
         run.mark(`failed: ${run.report.reason}`);
-        o.log.error(`${run.prefix}${run.report.reason}`);
+        o.log.info(`${run.prefix}${run.report.reason}`);
       }
     }
     const broken = runs.filter((r) => r.report.result === 'failed');

@@ -79,18 +79,45 @@ export function diffDefinitions(current: JsonObject | undefined, rendered: JsonO
   return out;
 }
 
-function short(v: JsonValue | undefined, max = 160): string {
+/** Objects and arrays longer than this are cut in a diff line; a string (an image, a URL) is shown whole. */
+const STRUCTURE_MAX = 160;
+/** Beyond this even a string is cut (a 1 MiB `cmd` is not read in a log). */
+const STRING_MAX = 2048;
+
+function short(v: JsonValue | undefined): string {
   const text = v === undefined ? '' : stringifyJson(v, 0);
+  const max = typeof v === 'string' ? STRING_MAX : STRUCTURE_MAX;
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-/** One line per change: `~ /path: before → after`, `+ /path: value`, `- /path: value`. */
-export function formatDiff(changes: readonly DefinitionChange[]): string[] {
-  return changes.map((c) =>
-    c.kind === 'added'
-      ? `+ ${c.path}: ${short(c.after)}`
-      : c.kind === 'removed'
-        ? `- ${c.path}: ${short(c.before)}`
-        : `~ ${c.path}: ${short(c.before)} → ${short(c.after)}`,
-  );
+export interface DiffFormat {
+  /**
+   * A change whose one-line form is longer than this is shown on several lines: the path, then the value before
+   * (`-   …`) and after (`+   …`) each on its own line, so a long `repo@sha256:…` is never cut or run together with
+   * another. Default: always one line.
+   */
+  width?: number;
+}
+
+/**
+ * One entry per change: `~ /path: before → after`, `+ /path: value`, `- /path: value`; with `width`, a longer
+ * change is `~ /path:` followed by `-   before` and `+   after` lines (one entry, lines joined by `\n`).
+ */
+export function formatDiff(changes: readonly DefinitionChange[], format: DiffFormat = {}): string[] {
+  const width = format.width ?? Infinity;
+  return changes.map((c) => {
+    const line =
+      c.kind === 'added'
+        ? `+ ${c.path}: ${short(c.after)}`
+        : c.kind === 'removed'
+          ? `- ${c.path}: ${short(c.before)}`
+          : `~ ${c.path}: ${short(c.before)} → ${short(c.after)}`;
+    if (line.length <= width) return line;
+    const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
+    return [
+      `${sign} ${c.path}:`,
+      ...(c.kind !== 'added' ? [`-   ${short(c.before)}`] : []),
+      ...(c.kind !== 'removed' ? [`+   ${short(c.after)}`] : []),
+    ].join('\n');
+  });
 }

@@ -32,6 +32,20 @@ export function kilnEnvNames(input: string, action?: string): string[] {
   return SCOPED_ENV_INPUTS.has(input) && action ? scoped : [...scoped, kilnEnvName(input)];
 }
 
+/**
+ * How many columns Kiln's own text (tables, wrapped help, the summary as text) may take: `COLUMNS` when it is a
+ * positive integer, else the terminal's width when `stream` is one, else 100 (a CI log, a pipe, a file).
+ */
+export function terminalWidth(
+  env: NodeJS.ProcessEnv = process.env,
+  stream: { isTTY?: boolean; columns?: number } = process.stdout,
+): number {
+  const columns = env.COLUMNS?.trim();
+  if (columns && /^\d+$/.test(columns) && Number(columns) > 0) return Number(columns);
+  if (stream.isTTY && stream.columns !== undefined && stream.columns > 0) return stream.columns;
+  return 100;
+}
+
 export function isTruthy(v: string | undefined): boolean {
   return v !== undefined && /^(1|true|yes|on)$/i.test(v.trim());
 }

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync, appendFileSync } from 'node:fs';
 import { readTextFile } from '../util/files.js';
 import { resolve } from 'node:path';
 import { neutralise } from './neutralise.js';
-import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
+import { BasePlatform, isTruthy, terminalWidth, type PlatformOptions } from './base.js';
 import { LineLogger } from './logger.js';
 import type { Summary } from './summary.js';
 import type { CiContext, Logger } from './types.js';
@@ -100,7 +100,9 @@ export class GitLabPlatform extends BasePlatform {
   writeSummary(summary: Summary): void {
     const redact = (t: string): string => this.redactor.redact(t);
     appendFileSync(this.summaryPath, redact(summary.toMarkdown(redact)) + '\n', 'utf8');
-    process.stdout.write('\n' + neutralise(summary.toText(redact)) + '\n');
+    process.stdout.write(
+      '\n' + neutralise(summary.toText(redact, terminalWidth(this.env, process.stdout))) + '\n',
+    );
   }
 
   ci(): CiContext {

@@ -11,7 +11,7 @@ type Block =
   | { kind: 'paragraph'; text: string }
   | { kind: 'table'; header: string[]; rows: Cell[][] }
   | { kind: 'list'; items: string[] }
-  | { kind: 'code'; text: string; lang?: string }
+  | { kind: 'code'; text: string; lang?: string; wrap?: number }
   | { kind: 'details'; summary: string; body: Summary };
 
 /** GitHub caps one step's summary at 1 MiB. */
@@ -21,14 +21,108 @@ function cellText(c: Cell): string {
   return c === undefined || c === null ? '' : String(c);
 }
 
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/** Text without ANSI colour/cursor sequences. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, '');
+}
+
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\p{Cf}\u{FE00}-\u{FE0F}]/u;
+const WIDE =
+  /[\p{Emoji_Presentation}\u{1100}-\u{115F}\u{2E80}-\u{A4CF}\u{AC00}-\u{D7A3}\u{F900}-\u{FAFF}\u{FE30}-\u{FE4F}\u{FF00}-\u{FF60}\u{FFE0}-\u{FFE6}\u{20000}-\u{3FFFD}]/u;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+
+/**
+ * Columns a string takes in a terminal: ANSI sequences take none, combining marks and variation selectors none,
+ * emoji (`✅`, and `⚠️` with its emoji selector) and East Asian wide characters two.
+ */
+export function displayWidth(text: string): number {
+  const chars = [...stripAnsi(text)];
+  let w = 0;
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    if (ZERO_WIDTH.test(c)) continue;
+    w += WIDE.test(c) || (PICTOGRAPHIC.test(c) && chars[i + 1] === '\u{FE0F}') ? 2 : 1;
+  }
+  return w;
+}
+
+/** Cut one word into pieces of at most `width` columns. */
+function breakWord(word: string, width: number): string[] {
+  const out: string[] = [];
+  let piece = '';
+  for (const c of word) {
+    if (piece && displayWidth(piece + c) > width) {
+      out.push(piece);
+      piece = '';
+    }
+    piece += c;
+  }
+  if (piece) out.push(piece);
+  return out;
+}
+
+/**
+ * Word-wrap `text` (white space collapsed) into lines of at most `width` columns; a word longer than a line is
+ * cut into pieces. Returns at least one (possibly empty) line.
+ */
+export function wrapText(text: string, width: number): string[] {
+  const w = Math.max(1, Math.floor(width));
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const pieces = displayWidth(word) > w ? breakWord(word, w) : [word];
+    for (const p of pieces) {
+      if (line && displayWidth(line) + 1 + displayWidth(p) > w) {
+        lines.push(line);
+        line = p;
+      } else line = line ? `${line} ${p}` : p;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * `text` in at most `max` characters: a longer one keeps its start and end around `…`
+ * (`registry.example.com/team/…/app:1.0`), so a reader still recognises it; the full value goes elsewhere.
+ */
+export function shortenMiddle(text: string, max: number): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  const head = Math.ceil((max - 1) / 2);
+  const tail = max - 1 - head;
+  return `${chars.slice(0, head).join('')}…${tail > 0 ? chars.slice(-tail).join('') : ''}`;
+}
+
+/** Lines longer than `width` columns broken into pieces (no `width`: as they are). */
+function breakLines(text: string, width: number | undefined): string {
+  if (width === undefined) return text;
+  return text
+    .split('\n')
+    .flatMap((l) => (displayWidth(l) <= width ? [l] : breakWord(l, Math.max(1, width))))
+    .join('\n');
+}
+
+/** `text` padded with spaces to `width` columns. */
+function padTo(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
 /** Escape text for inline markdown: no HTML, no table breaks, no stray emphasis from user values. */
 export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|])/g, '\\$1')
-    .replace(/\r?\n/g, ' ');
+  return (
+    text
+      // Only an `&` that would start a character reference needs escaping; a bare one (a URL's query) stays as is,
+      // so an autolinked URL keeps its `&`.
+      .replace(/&(?=#?[A-Za-z0-9]+;)/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/([\\`*_[\]|])/g, '\\$1')
+      .replace(/\r?\n/g, ' ')
+  );
 }
 
 export class Summary {
@@ -55,8 +149,12 @@ export class Summary {
     this.blocks.push({ kind: 'list', items });
     return this;
   }
-  code(text: string, lang?: string): this {
-    this.blocks.push({ kind: 'code', text, lang });
+  /**
+   * Literal text. With `wrap`, lines longer than that many columns are broken (in a terminal, at its width too):
+   * for an excerpt read by a person (a response body), never for what is meant to be copied.
+   */
+  code(text: string, lang?: string, opts: { wrap?: number } = {}): this {
+    this.blocks.push({ kind: 'code', text, lang, wrap: opts.wrap });
     return this;
   }
   details(summary: string, build: (s: Summary) => void): this {
@@ -74,8 +172,13 @@ export class Summary {
     return this.blocks.map((b) => blockMarkdown(b, redact)).join('\n') + (this.blocks.length ? '\n' : '');
   }
 
-  toText(redact: (text: string) => string = (t) => t): string {
-    return redact(this.blocks.map((b) => blockText(b)).join('\n'));
+  /**
+   * Plain text for a log or a terminal. With `width`, paragraphs, lists, headings and tables fit in that many
+   * columns: text wraps, a table too wide wraps its widest columns, and one with too many columns for the width
+   * is shown one row at a time (`Header: value`). Code stays as written (it is meant to be copied).
+   */
+  toText(redact: (text: string) => string = (t) => t, width?: number): string {
+    return redact(this.blocks.map((b) => blockText(b, width)).join('\n\n'));
   }
 }
 
@@ -98,7 +201,7 @@ function blockMarkdown(b: Block, clean: (text: string) => string): string {
     case 'list':
       return b.items.map((i) => `- ${md(i)}`).join('\n') + '\n';
     case 'code': {
-      const text = redact(b.text);
+      const text = breakLines(redact(b.text), b.wrap);
       const f = fence(text);
       return `${f}${b.lang ?? ''}\n${text}\n${f}\n`;
     }
@@ -113,37 +216,99 @@ function blockMarkdown(b: Block, clean: (text: string) => string): string {
   }
 }
 
-function blockText(b: Block): string {
+function blockText(b: Block, width?: number): string {
+  const wrap = (text: string, indent = 0): string[] =>
+    width === undefined ? [text] : wrapText(text, width - indent);
   switch (b.kind) {
-    case 'heading':
-      return b.level <= 2 ? `${b.text}\n${(b.level === 1 ? '=' : '-').repeat(b.text.length)}` : `${b.text}:`;
+    case 'heading': {
+      if (b.level > 2) return wrap(`${b.text}:`).join('\n');
+      const lines = wrap(b.text);
+      const under = Math.max(...lines.map(displayWidth));
+      return `${lines.join('\n')}\n${(b.level === 1 ? '=' : '-').repeat(under)}`;
+    }
     case 'paragraph':
-      return b.text;
+      return wrap(b.text).join('\n');
     case 'list':
-      return b.items.map((i) => `  • ${i}`).join('\n');
+      return b.items.map((i) => `  • ${wrap(i, 4).join('\n    ')}`).join('\n');
     case 'code':
-      return b.text
+      return breakLines(b.text, b.wrap === undefined ? undefined : Math.min(b.wrap, (width ?? Infinity) - 4))
         .split('\n')
         .map((l) => `    ${l}`)
         .join('\n');
-    case 'table': {
-      const rows = [
+    case 'table':
+      return tableText(
         b.header,
-        ...b.rows.map((r) => b.header.map((_, i) => cellText(r[i]).replace(/\s+/g, ' '))),
-      ];
-      const widths = b.header.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-      const line = (r: string[]) =>
-        r
-          .map((c, i) => c.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd();
-      return [
-        line(rows[0] as string[]),
-        widths.map((w) => '-'.repeat(w)).join('  '),
-        ...rows.slice(1).map(line),
-      ].join('\n');
-    }
+        b.rows.map((r) => b.header.map((_, i) => cellText(r[i]).replace(/\s+/g, ' '))),
+        width,
+      );
     case 'details':
-      return `${b.summary}\n${b.body.toText()}`;
+      return `${wrap(b.summary).join('\n')}\n${b.body.toText(undefined, width)}`;
   }
+}
+
+const GAP = 2;
+/** A column is never squeezed below this many columns (or its natural width, if smaller). */
+const MIN_COLUMN = 8;
+
+/** Columns padded to their widest cell; too wide for `width`: the widest columns wrap, or one row at a time. */
+function tableText(header: string[], body: string[][], width?: number): string {
+  const rows = [header, ...body];
+  const natural = header.map((_, i) => Math.max(...rows.map((r) => displayWidth(r[i] ?? ''))));
+  const widths = [...natural];
+  const gaps = GAP * (widths.length - 1);
+  const total = (): number => widths.reduce((a, b) => a + b, 0) + gaps;
+  const sum = (ws: number[]): number => ws.reduce((a, b) => a + b, 0) + gaps;
+  /** Take columns from the widest column that is still above its floor, until the table fits. */
+  const squeeze = (floors: number[]): void => {
+    while (width !== undefined && total() > width) {
+      let widest = -1;
+      for (let i = 0; i < widths.length; i++)
+        if (
+          (widths[i] as number) > (floors[i] as number) &&
+          (widest < 0 || (widths[i] as number) > (widths[widest] as number))
+        )
+          widest = i;
+      if (widest < 0) return;
+      widths[widest] = (widths[widest] as number) - 1;
+    }
+  };
+  if (width !== undefined && total() > width) {
+    // First wrap between words only (a column keeps its longest word whole), then break words too.
+    const words = header.map((_, i) =>
+      Math.max(...rows.flatMap((r) => (r[i] ?? '').split(' ').map(displayWidth))),
+    );
+    const soft = natural.map((n, i) => Math.min(n, Math.max(MIN_COLUMN, words[i] as number)));
+    const hard = natural.map((n) => Math.min(n, MIN_COLUMN));
+    if (sum(hard) > width) return recordText(header, body, width);
+    squeeze(soft);
+    squeeze(hard);
+  }
+  const line = (r: string[]): string => {
+    const cells = r.map((c, i) => (width === undefined ? [c] : wrapText(c, widths[i] as number)));
+    const height = Math.max(...cells.map((c) => c.length));
+    const out: string[] = [];
+    for (let k = 0; k < height; k++)
+      out.push(
+        cells
+          .map((c, i) => padTo(c[k] ?? '', widths[i] as number))
+          .join(' '.repeat(GAP))
+          .trimEnd(),
+      );
+    return out.join('\n');
+  };
+  return [line(header), widths.map((w) => '-'.repeat(w)).join(' '.repeat(GAP)), ...body.map(line)].join('\n');
+}
+
+/** A table shown one row at a time: `Header: value`, wrapped, a blank line between rows. */
+function recordText(header: string[], body: string[][], width: number): string {
+  return body
+    .map((r) =>
+      header
+        .map((h, i) => {
+          const [first, ...rest] = wrapText(`${h}: ${r[i] ?? ''}`, width - 4);
+          return [`  ${first}`, ...rest.map((l) => `    ${l}`)].join('\n');
+        })
+        .join('\n'),
+    )
+    .join('\n\n');
 }

@@ -2,7 +2,7 @@ import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { typedOutputValue, type OutputDecl } from '../inputs/spec.js';
 import { neutralise } from './neutralise.js';
-import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
+import { BasePlatform, isTruthy, terminalWidth, type PlatformOptions } from './base.js';
 import { LineLogger } from './logger.js';
 import type { Summary } from './summary.js';
 import type { CiContext, Logger } from './types.js';
@@ -54,9 +54,9 @@ export class TerminalPlatform extends BasePlatform {
         resolve(this.workspace, this.env.KILN_SUMMARY_FILE),
         this.redactor.redact(summary.toMarkdown((t) => this.redactor.redact(t))) + '\n',
       );
-    const text = '\n' + neutralise(summary.toText((t) => this.redactor.redact(t))) + '\n';
-    if (!this.json) process.stdout.write(text);
-    else process.stderr.write(text);
+    const stream = this.json ? process.stderr : process.stdout;
+    const width = terminalWidth(this.env, stream);
+    stream.write('\n' + neutralise(summary.toText((t) => this.redactor.redact(t), width)) + '\n');
   }
 
   override finish(): void {
@@ -66,13 +66,47 @@ export class TerminalPlatform extends BasePlatform {
       );
       process.stdout.write(JSON.stringify(typed, null, 2) + '\n');
     } else if (this.outputs.size > 0) {
-      const width = Math.max(...[...this.outputs.keys()].map((k) => k.length));
-      const lines = [...this.outputs].map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
-      process.stdout.write(`\nOutputs:\n${lines.join('\n')}\n`);
+      process.stdout.write(
+        `\nOutputs:\n${outputLines(this.outputs, terminalWidth(this.env, process.stdout)).join('\n')}\n`,
+      );
     }
   }
 
   ci(): CiContext {
     return { system: 'terminal', sha: this.env.KILN_COMMIT_SHA, ref: this.env.KILN_REF };
   }
+}
+
+/** Lines a long output value may take in the terminal listing (`--json` prints every value whole). */
+const OUTPUT_LINES = 6;
+
+/**
+ * `  name   value`, one output per line, within `width` columns: a value too long (or of several lines) continues
+ * under the first, and one longer than {@link OUTPUT_LINES} lines ends with how much is left out.
+ */
+export function outputLines(outputs: ReadonlyMap<string, string>, width: number): string[] {
+  const keyWidth = Math.max(...[...outputs.keys()].map((k) => k.length));
+  const indent = keyWidth + 4;
+  const room = Math.max(20, width - indent);
+  const out: string[] = [];
+  for (const [k, v] of outputs) {
+    const lines: string[] = [];
+    for (const line of v.split('\n')) {
+      const chars = [...line];
+      for (let i = 0; i === 0 || i < chars.length; i += room) lines.push(chars.slice(i, i + room).join(''));
+    }
+    let shown = lines;
+    if (lines.length > OUTPUT_LINES) {
+      const left = lines.slice(OUTPUT_LINES - 1).join('').length;
+      shown = [
+        ...lines.slice(0, OUTPUT_LINES - 1),
+        `… (${left} more characters; --json prints every value whole)`,
+      ];
+    }
+    out.push(
+      `  ${k.padEnd(keyWidth)}  ${shown[0] ?? ''}`,
+      ...shown.slice(1).map((l) => ' '.repeat(indent) + l),
+    );
+  }
+  return out;
 }
