@@ -97,12 +97,33 @@ export function shortenMiddle(text: string, max: number): string {
   return `${chars.slice(0, head).join('')}…${tail > 0 ? chars.slice(-tail).join('') : ''}`;
 }
 
-/** Lines longer than `width` columns broken into pieces (no `width`: as they are). */
+/**
+ * Lines longer than `width` columns broken (no `width`: as they are), at the last space that fits when there is one,
+ * so a word (a URL, an escape shown as `\x1b]0;…`) stays whole unless it is itself longer than a line.
+ */
 function breakLines(text: string, width: number | undefined): string {
   if (width === undefined) return text;
+  const w = Math.max(1, width);
   return text
     .split('\n')
-    .flatMap((l) => (displayWidth(l) <= width ? [l] : breakWord(l, Math.max(1, width))))
+    .flatMap((line) => {
+      const out: string[] = [];
+      let rest = line;
+      while (displayWidth(rest) > w) {
+        const chars = [...rest];
+        let used = 0;
+        let n = 0;
+        while (n < chars.length && used + displayWidth(chars[n] as string) <= w)
+          used += displayWidth(chars[n++] as string);
+        const head = chars.slice(0, Math.max(1, n)).join('');
+        const space = head.lastIndexOf(' ');
+        const at = space > 0 ? space + 1 : head.length;
+        out.push(rest.slice(0, at).trimEnd());
+        rest = rest.slice(at);
+      }
+      out.push(rest);
+      return out;
+    })
     .join('\n');
 }
 
