@@ -112,7 +112,7 @@ describe('secrets on every platform', () => {
         env: env({}),
       },
     );
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(2); // a bad input;
     expect(r.stderr).toContain("Input 'basic-auth'");
     expect(r.stdout + r.stderr).not.toContain('no-colon-secret-xyz');
   });
