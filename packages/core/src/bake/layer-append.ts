@@ -62,7 +62,7 @@ import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue
 import { applyConfigChanges, resolveCreated, type ImageConfigChanges } from './config.js';
 import { buildLayer, type BuiltLayer, type LayerSource } from './layer.js';
 import { OciLayoutWriter } from './oci-layout.js';
-import type { TarOwner } from './tar.js';
+import { normaliseDestination, type TarOwner } from './tar.js';
 
 export const OCI_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const DOCKER_LAYER_GZIP = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
@@ -147,7 +147,6 @@ interface Bake {
   platform: string;
   entry?: Descriptor;
   base: Manifest;
-  baseConfig: JsonObject;
   /** Base blobs the new manifest references (its layers; not the base config). */
   baseLayers: Descriptor[];
   config: { descriptor: Descriptor; bytes: Buffer };
@@ -310,7 +309,8 @@ export async function appendLayers(opts: AppendLayersOptions): Promise<AppendRes
       head.catch(() => undefined); // awaited below
       return head;
     });
-    const [built, root] = await Promise.all([
+    // Both settle before going on: a failed base must not remove the work dir under a layer being written.
+    const [builtOr, rootOr] = await Promise.allSettled([
       all(
         opts.layers.map((source, i) => ({ source, i })),
         ({ source, i }) =>
@@ -324,6 +324,10 @@ export async function appendLayers(opts: AppendLayersOptions): Promise<AppendRes
       ),
       client.resolve(base, ctx),
     ]);
+    if (builtOr.status === 'rejected') throw builtOr.reason;
+    if (rootOr.status === 'rejected') throw rootOr.reason;
+    const built = builtOr.value;
+    const root = rootOr.value;
     for (const l of built) {
       log.info(
         `layer ${l.description}: ${shortDigest(l.digest)} (${formatBytes(l.size)} gzip, ${formatBytes(l.uncompressedSize)} tar${l.entries !== undefined ? `, ${l.entries} entries` : ''}; diff_id ${shortDigest(l.diffId)})`,
@@ -422,7 +426,6 @@ export async function appendLayers(opts: AppendLayersOptions): Promise<AppendRes
         platform: platformString(platform),
         ...(entry ? { entry } : {}),
         base: manifest,
-        baseConfig,
         baseLayers: manifestBlobs(parsed).filter((d) => d.digest !== parsed.config.digest),
         config: { descriptor: configDescriptor, bytes: configBytes },
         manifest: { digest: computeDigest(bytes), mediaType: manifest.mediaType, bytes },
@@ -523,7 +526,7 @@ export async function appendLayers(opts: AppendLayersOptions): Promise<AppendRes
 /** The history `created_by` of a layer: no local path in it, so the same content gives the same config. */
 function createdBy(source: LayerSource, layer: BuiltLayer): string {
   if ('directory' in source) {
-    const dest = `/${(source.destination ?? '').replace(/^\/+|\/+$/g, '')}`;
+    const dest = `/${normaliseDestination(source.destination)}`;
     return `kiln layer-append directory ${layer.diffId} in ${dest}`;
   }
   return `kiln layer-append tarball ${layer.diffId}`;
@@ -619,8 +622,13 @@ async function pushTarget(
         result.baseLayers.mounted++;
         return;
       }
+      if (mount.session) {
+        log.info(
+          `${display}: base layer ${shortDigest(d.digest)} could not be mounted (${mount.reason}); copying it`,
+        );
+        return copyBase(d, mount.session);
+      }
       log.debug(`${display}: ${shortDigest(d.digest)} not mounted (${mount.reason})`);
-      if (mount.session) return copyBase(d, mount.session);
     }
     if ((await client.limitMeta(() => client.blobExists(dst, d.digest, ctx))) !== undefined) {
       result.baseLayers.present++;
