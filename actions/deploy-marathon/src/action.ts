@@ -245,7 +245,10 @@ export const action = defineActionRunner({
       default:
         // The run's one error line (on GitHub its one annotation): the clusters' own lines above are plain.
         log.error(marathonAction.marathonFailureLine(report));
-        return EXIT_CODES.failed;
+        // Credentials Marathon refused are a setting to fix, like a bad input (nothing was deployed).
+        return report.clusters.every((c) => c.result !== 'failed' || c.failureKind === 'credentials')
+          ? EXIT_CODES.badInput
+          : EXIT_CODES.failed;
     }
   },
 });

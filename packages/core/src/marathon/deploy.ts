@@ -20,7 +20,14 @@ import { CancelledError, errorMessage } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import type { MarathonAuth } from './auth.js';
-import { MarathonClient, type DeploymentRef, type MarathonApp, type PutResult } from './client.js';
+import {
+  MarathonClient,
+  MarathonError,
+  TOO_MANY_DEPLOYMENTS,
+  type DeploymentRef,
+  type MarathonApp,
+  type PutResult,
+} from './client.js';
 import { KILN_LABELS } from '../deploy/labels.js';
 import { definitionImage, type RenderedApp } from './definition.js';
 import { diffDefinitions, formatDiff, type DefinitionChange } from './diff.js';
@@ -728,7 +735,12 @@ export async function deployMarathon(o: MarathonDeployOptions): Promise<Marathon
         }
         run.report.result = 'failed';
         run.report.reason = `cannot read the app: ${errorMessage(e)}`;
-        run.report.failureKind = 'preflight';
+        // Refused credentials are the user's setting to fix (exit code 2), not a failed release.
+        run.report.failureKind =
+          e instanceof MarathonError &&
+          (e.status === 401 || (e.status === 403 && !TOO_MANY_DEPLOYMENTS.test(e.marathonMessage ?? '')))
+            ? 'credentials'
+            : 'preflight';
         run.mark(`failed: ${run.report.reason}`);
         o.log.info(`${run.prefix}${run.report.reason}`);
       }
