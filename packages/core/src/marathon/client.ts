@@ -527,56 +527,14 @@ export class MarathonClient {
       ? ['event_stream_attached', ...types.filter((t) => t !== 'event_stream_attached')]
       : [];
     const query = wanted.map((t) => `event_type=${encodeURIComponent(t)}`).join('&');
+    const path = `/v2/events${query ? `?${query}` : ''}`;
     let failures = 0;
     while (!signal.aborted) {
       try {
-        const res = await this.send('GET', `/v2/events${query ? `?${query}` : ''}`, {
-          accept: 'text/event-stream',
-          signal,
-          retries: 0,
-          timeoutMs: 24 * 3600_000,
-          // A standby Marathon redirects /v2/events to the leader (LeaderProxyFilter) instead of proxying it.
-          // Credentials follow only to the same origin; a leader elsewhere answers 401 and polling remains.
-          maxRedirects: 2,
-        });
-        if (res.url !== `${this.url}/v2/events${query ? `?${query}` : ''}`)
-          this.o.log.debug(`Event stream: redirected to the leader at ${redactUrl(new URL(res.url))}.`);
-        if (res.status !== 200) {
-          await res.dump();
-          this.o.log.debug(
-            `Event stream unavailable (HTTP ${res.status}); following the deployment by polling only.`,
-          );
-          if ([401, 403, 404, 405, 406].includes(res.status)) return;
-          throw new Error(`HTTP ${res.status}`);
-        }
+        const res = await this.openEvents(path, signal);
+        if (res === undefined) return;
         failures = 0;
-        let buffer = '';
-        const decoder = new TextDecoder();
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            let type = 'message';
-            const data: string[] = [];
-            for (const line of frame.split('\n')) {
-              if (line.startsWith('event:')) type = line.slice(6).trim();
-              else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-            }
-            if (type === 'event_stream_attached') {
-              onAttached?.();
-              continue;
-            }
-            let parsed: JsonValue;
-            try {
-              parsed = parseJson(data.join('\n'));
-            } catch {
-              continue;
-            }
-            if (isJsonObject(parsed)) onEvent({ eventType: str(parsed['eventType']) ?? type, data: parsed });
-          }
-        }
+        await readEvents(res.body as AsyncIterable<Buffer>, onEvent, onAttached);
         if (signal.aborted) return;
         this.o.log.debug('Event stream ended; reconnecting.');
       } catch (e) {
@@ -593,4 +551,71 @@ export class MarathonClient {
       }
     }
   }
+
+  /**
+   * Open the event stream at `path`: the response, undefined when the server does not offer it (give up: polling
+   * remains); throws on any other status (reconnect).
+   */
+  private async openEvents(path: string, signal: AbortSignal): Promise<HttpResponse | undefined> {
+    const res = await this.send('GET', path, {
+      accept: 'text/event-stream',
+      signal,
+      retries: 0,
+      timeoutMs: 24 * 3600_000,
+      // A standby Marathon redirects /v2/events to the leader (LeaderProxyFilter) instead of proxying it.
+      // Credentials follow only to the same origin; a leader elsewhere answers 401 and polling remains.
+      maxRedirects: 2,
+    });
+    if (res.url !== `${this.url}${path}`)
+      this.o.log.debug(`Event stream: redirected to the leader at ${redactUrl(new URL(res.url))}.`);
+    if (res.status !== 200) {
+      await res.dump();
+      this.o.log.debug(
+        `Event stream unavailable (HTTP ${res.status}); following the deployment by polling only.`,
+      );
+      if ([401, 403, 404, 405, 406].includes(res.status)) return undefined;
+      throw new Error(`HTTP ${res.status}`);
+    }
+    return res;
+  }
+}
+
+/** Read server-sent events until the stream ends: `event_stream_attached` calls `onAttached`, JSON data `onEvent`. */
+async function readEvents(
+  body: AsyncIterable<Buffer>,
+  onEvent: (e: MarathonEvent) => void,
+  onAttached: (() => void) | undefined,
+): Promise<void> {
+  let buffer = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const { type, data } = parseFrame(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (type === 'event_stream_attached') {
+        onAttached?.();
+        continue;
+      }
+      let parsed: JsonValue;
+      try {
+        parsed = parseJson(data);
+      } catch {
+        continue;
+      }
+      if (isJsonObject(parsed)) onEvent({ eventType: str(parsed['eventType']) ?? type, data: parsed });
+    }
+  }
+}
+
+/** One SSE frame: its `event:` type (default `message`) and its `data:` lines joined. */
+function parseFrame(frame: string): { type: string; data: string } {
+  let type = 'message';
+  const data: string[] = [];
+  for (const line of frame.split('\n')) {
+    if (line.startsWith('event:')) type = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  }
+  return { type, data: data.join('\n') };
 }

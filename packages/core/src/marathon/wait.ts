@@ -19,7 +19,13 @@ import { CancelledError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import { abortReason, timerDelay } from '../util/sleep.js';
-import { MarathonError, type MarathonApp, type MarathonClient, type MarathonDeployment } from './client.js';
+import {
+  MarathonError,
+  type MarathonApp,
+  type MarathonClient,
+  type MarathonDeployment,
+  type MarathonTask,
+} from './client.js';
 import { isJsonObject, type JsonObject } from '../util/json.js';
 
 /** Task states that end a task for good. */
@@ -255,23 +261,46 @@ export function progressLine(s: WatchState, subject = 'new version'): string {
 
 /** Wait for one deployment; never throws except on cancellation (the signal). */
 export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
-  const started = Date.now();
-  const heartbeat = o.heartbeatMs ?? 30_000;
-  const prefix = o.prefix ?? '';
-  let configSince: number | undefined;
-  const failed = new Map<string, string>();
-  /** Task id → true when it was killed for failing health checks. */
-  const unhealthy = new Set<string>();
+  return new DeploymentWatch(o).run();
+}
+
+/** What one poll read. */
+interface Poll {
+  deployments: MarathonDeployment[];
+  /** Undefined: the app does not exist. */
+  app: MarathonApp | undefined;
+}
+
+/** How a TASK_KILLED failure reads: killed by the app's Mesos-side health check when it has one. */
+function killedText(message: string, mesosCheck: string | undefined): string {
+  return mesosCheck
+    ? `TASK_KILLED: killed by a ${mesosCheck} health check${message ? ` (${message})` : ''}`
+    : `TASK_KILLED${message ? `: ${message}` : ''}`;
+}
+
+/** One wait for one deployment: what the polls have seen so far, and the verdict after each poll. */
+class DeploymentWatch {
+  private readonly started = Date.now();
+  private readonly heartbeat: number;
+  private readonly prefix: string;
+  /** Tasks launched at or after this time run the new configuration (from the first poll that finds the app). */
+  private configSince: number | undefined;
+  /** Failed tasks of the new configuration: task id → what failed. */
+  private readonly failed = new Map<string, string>();
+  /** Tasks (of `failed`) that were killed for failing health checks. */
+  private readonly unhealthy = new Set<string>();
   /** New tasks of the last poll, and whether they were failing a health check then. */
-  let previousNew = new Map<string, { failing: boolean }>();
-  const newInstances = new Set<string>();
-  const oldInstances = new Set<string>();
-  let polls = 0;
-  let lastLine = '';
-  let lastLineAt = 0;
-  let lastKey = '';
-  let pollErrors = 0;
-  let state: WatchState = {
+  private previousNew = new Map<string, { failing: boolean }>();
+  private readonly newInstances = new Set<string>();
+  private readonly oldInstances = new Set<string>();
+  /** The failure shown: the last one with Marathon's message (else the first). */
+  private lastFailure: string | undefined;
+  private polls = 0;
+  private lastLine = '';
+  private lastLineAt = 0;
+  private lastKey = '';
+  private pollErrors = 0;
+  private state: WatchState = {
     elapsedMs: 0,
     instances: 0,
     newHealthy: 0,
@@ -281,182 +310,247 @@ export async function watchDeployment(o: WatchOptions): Promise<WatchOutcome> {
     failures: 0,
   };
 
-  const isNew = (version: string): boolean => configSince !== undefined && Date.parse(version) >= configSince;
+  constructor(private readonly o: WatchOptions) {
+    this.heartbeat = o.heartbeatMs ?? 30_000;
+    this.prefix = o.prefix ?? '';
+  }
 
-  for (;;) {
-    if (o.signal?.aborted) throw abortReason(o.signal);
-    let deployments: MarathonDeployment[];
-    let app: MarathonApp | undefined;
+  private isNew(version: string): boolean {
+    return this.configSince !== undefined && Date.parse(version) >= this.configSince;
+  }
+
+  /** Poll until a verdict or the deadline; between polls, wait a poll interval or until an event arrives. */
+  async run(): Promise<WatchOutcome> {
+    const o = this.o;
+    for (;;) {
+      if (o.signal?.aborted) throw abortReason(o.signal);
+      const poll = await this.poll();
+      if (poll === 'again') continue;
+      if ('ok' in poll) return poll;
+      const ours = poll.deployments.find((d) => d.id === o.deploymentId);
+      const elapsedMs = Date.now() - this.started;
+      const verdict = poll.app ? this.observe(poll.app, ours, elapsedMs) : this.absent(ours, elapsedMs);
+      if (verdict) return verdict;
+      const remaining = o.deadline - Date.now();
+      if (remaining <= 0) return this.timeout();
+      await o.events.wait(Math.min(o.pollIntervalMs, remaining), o.signal);
+    }
+  }
+
+  private timeout(): WatchOutcome {
+    return { ok: false, kind: 'timeout', reason: timeoutReason(this.o, this.state), state: this.state };
+  }
+
+  /**
+   * Read the deployments and the app. A failed poll ends the wait past the deadline or when Marathon refuses the
+   * credentials (401/403); else it is logged and 'again' comes after a backoff. Throws on cancellation.
+   */
+  private async poll(): Promise<Poll | WatchOutcome | 'again'> {
+    const o = this.o;
     try {
       const call = { signal: o.signal, deadline: o.deadline };
-      [deployments, app] = await Promise.all([o.client.deployments(call), o.client.getApp(o.appId, call)]);
-      pollErrors = 0;
+      const [deployments, app] = await Promise.all([
+        o.client.deployments(call),
+        o.client.getApp(o.appId, call),
+      ]);
+      this.pollErrors = 0;
+      return { deployments, app };
     } catch (e) {
       if (e instanceof CancelledError || o.signal?.aborted) throw e;
       const fatal = e instanceof MarathonError && (e.status === 401 || e.status === 403);
-      pollErrors++;
-      if (Date.now() >= o.deadline)
-        return { ok: false, kind: 'timeout', reason: timeoutReason(o, state), state };
-      if (fatal) return { ok: false, kind: 'error', reason: (e as Error).message, state };
-      o.log.warning(`${prefix}Polling Marathon failed (${(e as Error).message}); trying again.`);
-      await o.events.wait(Math.min(o.pollIntervalMs * 2 ** Math.min(pollErrors, 4), 30_000), o.signal);
-      continue;
+      this.pollErrors++;
+      if (Date.now() >= o.deadline) return this.timeout();
+      if (fatal) return { ok: false, kind: 'error', reason: (e as Error).message, state: this.state };
+      o.log.warning(`${this.prefix}Polling Marathon failed (${(e as Error).message}); trying again.`);
+      await o.events.wait(Math.min(o.pollIntervalMs * 2 ** Math.min(this.pollErrors, 4), 30_000), o.signal);
+      return 'again';
     }
-    const ours = deployments.find((d) => d.id === o.deploymentId);
-    const elapsedMs = Date.now() - started;
+  }
 
-    if (!app) {
-      state = { ...state, elapsedMs, deployment: ours, app: undefined };
-      o.onState?.(state);
-      if (o.expectDeleted) {
-        if (!ours) return { ok: true, state };
-      } else
-        return {
-          ok: false,
-          kind: 'deleted',
-          reason: `the app ${o.appId} was deleted while Kiln waited for deployment ${o.deploymentId}`,
-          state,
-        };
-    } else {
-      configSince ??= Date.parse(app.lastConfigChangeAt);
-      const mesosCheck = mesosSideCheck(app.raw);
-      // Ended tasks stay listed without a version until relaunched (Marathon ≥ 1.9): they are neither old nor new
-      // but failures, of the new version when their instance ran it or appeared after the first poll.
-      const ended = app.tasks.filter((t) => hasEnded(t.state));
-      const live = app.tasks.filter((t) => !hasEnded(t.state));
-      const newTasks = live.filter((t) => isNew(t.version));
-      for (const t of newTasks) newInstances.add(instanceOf(t.id));
-      for (const t of live) if (!isNew(t.version)) oldInstances.add(instanceOf(t.id));
-      const healthy = newTasks.filter(
-        (t) =>
-          isRunning(t.state) &&
-          (app!.healthChecks === 0 ||
-            (t.healthCheckResults.length > 0 && t.healthCheckResults.every((r) => r.alive))),
-      );
-      const causes = newTasks.flatMap((t) =>
-        t.healthCheckResults
-          .filter((r) => !r.alive && r.lastFailureCause)
-          .map((r) => r.lastFailureCause as string),
-      );
-      const killedText = (message: string): string =>
-        mesosCheck
-          ? `TASK_KILLED: killed by a ${mesosCheck} health check${message ? ` (${message})` : ''}`
-          : `TASK_KILLED${message ? `: ${message}` : ''}`;
-      let lastFailure = state.lastFailure;
-      const record = (taskId: string, stateName: string, message: string): void => {
-        if (taskId === o.ignoreFailureOf) return;
-        const text =
-          stateName === 'TASK_KILLED' ? killedText(message) : `${stateName}${message ? `: ${message}` : ''}`;
-        // One failure per task; a later source may only add the message an earlier one lacked.
-        const known = failed.get(taskId);
-        if (known !== undefined && (message === '' || known.length >= text.length)) return;
-        // A kill that Kiln's deployment did not ask for is a health-check kill (Marathon's or Mesos's).
-        if (stateName === 'TASK_KILLED') unhealthy.add(taskId);
-        failed.set(taskId, text);
-        // The last failure with Marathon's message stays the one shown (a bare TASK_FAILED adds nothing).
-        if (message !== '' || lastFailure === undefined) lastFailure = text;
+  /** The app does not exist: done once a removal's deployment ended, a failure ('deleted') for any other wait. */
+  private absent(ours: MarathonDeployment | undefined, elapsedMs: number): WatchOutcome | undefined {
+    const o = this.o;
+    this.state = { ...this.state, elapsedMs, deployment: ours, app: undefined };
+    o.onState?.(this.state);
+    if (!o.expectDeleted)
+      return {
+        ok: false,
+        kind: 'deleted',
+        reason: `the app ${o.appId} was deleted while Kiln waited for deployment ${o.deploymentId}`,
+        state: this.state,
       };
+    if (!ours) return { ok: true, state: this.state };
+    return undefined;
+  }
 
-      // Failures of new tasks: task events (with their state), lastTaskFailure, ended tasks still listed, and
-      // tasks that vanished between two polls without a trace.
-      for (const f of o.events.failures) if (isNew(f.version)) record(f.taskId, f.state, f.message);
-      const ltf = app.lastTaskFailure;
-      if (ltf && isNew(ltf.version)) record(ltf.taskId, ltf.state, ltf.message);
-      for (const t of ended) {
-        const instance = instanceOf(t.id);
-        const ofNew = t.version
-          ? isNew(t.version)
-          : newInstances.has(instance) || (polls > 0 && !oldInstances.has(instance));
-        if (ofNew) record(t.id, t.state, ltf?.taskId === t.id ? ltf.message : '');
-      }
-      const present = new Set(app.tasks.map((t) => t.id));
-      if (previousNew.size <= app.instances) {
-        for (const [id, seen] of previousNew)
-          if (!present.has(id) && !failed.has(id) && id !== o.ignoreFailureOf) {
-            // Gone between two polls (killed and relaunched in between). Failing a Mesos-side check when last
-            // seen, it was killed by that check: Mesos leaves no other trace (no lastTaskFailure).
-            if (seen.failing && mesosCheck) record(id, 'TASK_KILLED', '');
-            else {
-              failed.set(id, 'the task ended');
-              lastFailure ??= 'the task ended';
-            }
+  /** Take in one poll of the app: count the new configuration's tasks, record failures, log progress, judge. */
+  private observe(
+    app: MarathonApp,
+    ours: MarathonDeployment | undefined,
+    elapsedMs: number,
+  ): WatchOutcome | undefined {
+    this.configSince ??= Date.parse(app.lastConfigChangeAt);
+    // Ended tasks stay listed without a version until relaunched (Marathon ≥ 1.9): they are neither old nor new
+    // but failures, of the new version when their instance ran it or appeared after the first poll.
+    const ended = app.tasks.filter((t) => hasEnded(t.state));
+    const live = app.tasks.filter((t) => !hasEnded(t.state));
+    const newTasks = live.filter((t) => this.isNew(t.version));
+    for (const t of newTasks) this.newInstances.add(instanceOf(t.id));
+    for (const t of live) if (!this.isNew(t.version)) this.oldInstances.add(instanceOf(t.id));
+    const healthy = newTasks.filter(
+      (t) =>
+        isRunning(t.state) &&
+        (app.healthChecks === 0 ||
+          (t.healthCheckResults.length > 0 && t.healthCheckResults.every((r) => r.alive))),
+    );
+    const causes = newTasks.flatMap((t) =>
+      t.healthCheckResults
+        .filter((r) => !r.alive && r.lastFailureCause)
+        .map((r) => r.lastFailureCause as string),
+    );
+    this.recordFailures(app, ended);
+    this.previousNew = new Map(
+      newTasks.map((t) => [t.id, { failing: t.healthCheckResults.some((h) => !h.alive) }]),
+    );
+    this.polls++;
+
+    this.state = {
+      elapsedMs,
+      deployment: ours,
+      instances: app.instances,
+      newHealthy: healthy.length,
+      newRunning: newTasks.filter((t) => isRunning(t.state)).length,
+      newStaged: newTasks.filter((t) => isStaged(t.state)).length,
+      oldTasks: live.length - newTasks.length,
+      failures: this.failed.size,
+      lastFailure: this.lastFailure,
+      healthCause: causes[causes.length - 1] ?? this.state.healthCause,
+      app,
+      appVersion: app.version,
+    };
+    this.o.onState?.(this.state);
+    this.logProgress(ours);
+    return this.verdict(app, ours, healthy.length);
+  }
+
+  /**
+   * Failures of new tasks: task events (with their state), lastTaskFailure, ended tasks still listed, and tasks
+   * that vanished between two polls without a trace.
+   */
+  private recordFailures(app: MarathonApp, ended: MarathonTask[]): void {
+    const mesosCheck = mesosSideCheck(app.raw);
+    for (const f of this.o.events.failures)
+      if (this.isNew(f.version)) this.record(f.taskId, f.state, f.message, mesosCheck);
+    const ltf = app.lastTaskFailure;
+    if (ltf && this.isNew(ltf.version)) this.record(ltf.taskId, ltf.state, ltf.message, mesosCheck);
+    for (const t of ended) {
+      const instance = instanceOf(t.id);
+      const ofNew = t.version
+        ? this.isNew(t.version)
+        : this.newInstances.has(instance) || (this.polls > 0 && !this.oldInstances.has(instance));
+      if (ofNew) this.record(t.id, t.state, ltf?.taskId === t.id ? ltf.message : '', mesosCheck);
+    }
+    const present = new Set(app.tasks.map((t) => t.id));
+    if (this.previousNew.size <= app.instances) {
+      for (const [id, seen] of this.previousNew)
+        if (!present.has(id) && !this.failed.has(id) && id !== this.o.ignoreFailureOf) {
+          // Gone between two polls (killed and relaunched in between). Failing a Mesos-side check when last
+          // seen, it was killed by that check: Mesos leaves no other trace (no lastTaskFailure).
+          if (seen.failing && mesosCheck) this.record(id, 'TASK_KILLED', '', mesosCheck);
+          else {
+            this.failed.set(id, 'the task ended');
+            this.lastFailure ??= 'the task ended';
           }
-      }
-      previousNew = new Map(
-        newTasks.map((t) => [t.id, { failing: t.healthCheckResults.some((h) => !h.alive) }]),
-      );
-      polls++;
+        }
+    }
+  }
 
-      state = {
-        elapsedMs,
-        deployment: ours,
-        instances: app.instances,
-        newHealthy: healthy.length,
-        newRunning: newTasks.filter((t) => isRunning(t.state)).length,
-        newStaged: newTasks.filter((t) => isStaged(t.state)).length,
-        oldTasks: live.length - newTasks.length,
-        failures: failed.size,
-        lastFailure,
-        healthCause: causes[causes.length - 1] ?? state.healthCause,
-        app,
-        appVersion: app.version,
+  /** Count one failed task of the new configuration (not the one to ignore), and keep the failure to show. */
+  private record(taskId: string, stateName: string, message: string, mesosCheck: string | undefined): void {
+    if (taskId === this.o.ignoreFailureOf) return;
+    const text =
+      stateName === 'TASK_KILLED'
+        ? killedText(message, mesosCheck)
+        : `${stateName}${message ? `: ${message}` : ''}`;
+    // One failure per task; a later source may only add the message an earlier one lacked.
+    const known = this.failed.get(taskId);
+    if (known !== undefined && (message === '' || known.length >= text.length)) return;
+    // A kill that Kiln's deployment did not ask for is a health-check kill (Marathon's or Mesos's).
+    if (stateName === 'TASK_KILLED') this.unhealthy.add(taskId);
+    this.failed.set(taskId, text);
+    // The last failure with Marathon's message stays the one shown (a bare TASK_FAILED adds nothing).
+    if (message !== '' || this.lastFailure === undefined) this.lastFailure = text;
+  }
+
+  /** A progress line when something changed or every `heartbeatMs`, never the same line twice in a row. */
+  private logProgress(ours: MarathonDeployment | undefined): void {
+    const state = this.state;
+    const key = [
+      ours?.currentStep,
+      state.newHealthy,
+      state.newRunning,
+      state.newStaged,
+      state.oldTasks,
+      state.failures,
+      ours?.readiness.filter((r) => r.ready).length,
+      !!ours,
+    ].join('|');
+    if (key !== this.lastKey || Date.now() - this.lastLineAt >= this.heartbeat) {
+      const line = progressLine(state, this.o.subject);
+      if (line !== this.lastLine) this.o.log.info(`${this.prefix}${line}`);
+      this.lastLine = line;
+      this.lastKey = key;
+      this.lastLineAt = Date.now();
+    }
+  }
+
+  /**
+   * After a poll of the app: superseded, crash loop, cancelled by someone else, or success (our deployment left
+   * the list with every task healthy); undefined: keep waiting.
+   */
+  private verdict(
+    app: MarathonApp,
+    ours: MarathonDeployment | undefined,
+    healthy: number,
+  ): WatchOutcome | undefined {
+    const o = this.o;
+    const state = this.state;
+    if (app.version !== o.version && !o.expectDeleted) {
+      const other = app.deployments.filter((d) => d !== o.deploymentId);
+      return {
+        ok: false,
+        kind: 'superseded',
+        reason: `another change replaced this deployment: the app is now at version ${app.version}${other.length ? ` (deployment ${other.join(', ')})` : ''}`,
+        state,
       };
-      o.onState?.(state);
-
-      const key = [
-        ours?.currentStep,
-        state.newHealthy,
-        state.newRunning,
-        state.newStaged,
-        state.oldTasks,
-        state.failures,
-        ours?.readiness.filter((r) => r.ready).length,
-        !!ours,
-      ].join('|');
-      if (key !== lastKey || Date.now() - lastLineAt >= heartbeat) {
-        const line = progressLine(state, o.subject);
-        if (line !== lastLine) o.log.info(`${prefix}${line}`);
-        lastLine = line;
-        lastKey = key;
-        lastLineAt = Date.now();
-      }
-
-      if (app.version !== o.version && !o.expectDeleted) {
-        const other = app.deployments.filter((d) => d !== o.deploymentId);
+    }
+    if (this.failed.size >= o.failureThreshold)
+      return { ok: false, kind: 'crash-loop', reason: this.crashLoopReason(), state };
+    if (!ours) {
+      const cancelled = o.events.failedDeployments.get(o.deploymentId);
+      if (cancelled !== undefined && !o.expectDeleted && healthy < app.instances)
         return {
           ok: false,
-          kind: 'superseded',
-          reason: `another change replaced this deployment: the app is now at version ${app.version}${other.length ? ` (deployment ${other.join(', ')})` : ''}`,
+          kind: 'cancelled-by-other',
+          reason: `deployment ${o.deploymentId} was stopped outside Kiln (${cancelled})`,
           state,
         };
-      }
-      if (failed.size >= o.failureThreshold) {
-        const killed = [...failed.keys()].filter((id) => unhealthy.has(id)).length;
-        const what =
-          killed === 0
-            ? 'crash loop: the new version keeps failing'
-            : killed === failed.size
-              ? 'unhealthy: the new version keeps failing its health checks'
-              : "the new version's tasks keep crashing or failing their health checks";
-        const reason = `${what}: ${failed.size} task(s) ended (failure-threshold ${o.failureThreshold}); last: ${lastFailure ?? 'no message'}`;
-        return { ok: false, kind: 'crash-loop', reason, state };
-      }
-      if (!ours) {
-        const cancelled = o.events.failedDeployments.get(o.deploymentId);
-        if (cancelled !== undefined && !o.expectDeleted && healthy.length < app.instances)
-          return {
-            ok: false,
-            kind: 'cancelled-by-other',
-            reason: `deployment ${o.deploymentId} was stopped outside Kiln (${cancelled})`,
-            state,
-          };
-        if (!o.expectDeleted && healthy.length >= app.instances) return { ok: true, state };
-      }
+      if (!o.expectDeleted && healthy >= app.instances) return { ok: true, state };
     }
+    return undefined;
+  }
 
-    const remaining = o.deadline - Date.now();
-    if (remaining <= 0) return { ok: false, kind: 'timeout', reason: timeoutReason(o, state), state };
-    await o.events.wait(Math.min(o.pollIntervalMs, remaining), o.signal);
+  /** The crash-loop reason: crashes, health-check kills or both, how many, and the failure shown. */
+  private crashLoopReason(): string {
+    const failed = this.failed;
+    const killed = [...failed.keys()].filter((id) => this.unhealthy.has(id)).length;
+    const what =
+      killed === 0
+        ? 'crash loop: the new version keeps failing'
+        : killed === failed.size
+          ? 'unhealthy: the new version keeps failing its health checks'
+          : "the new version's tasks keep crashing or failing their health checks";
+    return `${what}: ${failed.size} task(s) ended (failure-threshold ${this.o.failureThreshold}); last: ${this.lastFailure ?? 'no message'}`;
   }
 }
 
