@@ -59,6 +59,7 @@ import {
   type RepositoryRef,
 } from '../registry/types.js';
 import { isJsonObject, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../util/json.js';
+import { BakeError } from './builder.js';
 import { applyConfigChanges, resolveCreated, type ImageConfigChanges } from './config.js';
 import { buildLayer, type BuiltLayer, type LayerSource } from './layer.js';
 import { OciLayoutWriter } from './oci-layout.js';
@@ -88,6 +89,11 @@ export interface AppendLayersOptions {
   annotations?: Record<string, string>;
   /** Also (or only) write the result into an OCI image layout, named `tag` (default: the target's tag, else `latest`). */
   ociLayout?: string | { dir: string; tag?: string };
+  /**
+   * The digest this bake must produce (a verified earlier bake of the same inputs): checked before anything is
+   * written, so a layer source that changed in between never reaches the layout or the registry.
+   */
+  expectDigest?: string;
   /** mtime of every entry of the new layers, seconds (`SOURCE_DATE_EPOCH`). Default 0. */
   mtime?: number;
   /** Owner of every entry of the new layers. Default root (0:0). */
@@ -493,6 +499,12 @@ export async function appendLayers(opts: AppendLayersOptions): Promise<AppendRes
       manifestsPushed: 0,
       requests: 0,
     };
+
+    if (opts.expectDigest !== undefined && rootOut.digest !== opts.expectDigest)
+      throw new BakeError(
+        `baked ${rootOut.digest}, not the verified ${opts.expectDigest}: a layer source changed between the verified bake and this one; nothing was written`,
+        'layer-append',
+      );
 
     // 4. The OCI layout (local, first: it changes nothing remote).
     if (layout) {

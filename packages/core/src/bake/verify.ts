@@ -60,7 +60,7 @@ import { OciImageSource, readOciLayout, selectByRefName } from '../image/source/
 import { DirStore } from '../image/source/store.js';
 import type { BlobDescriptor } from '../image/source/types.js';
 import type { Logger } from '../platform/types.js';
-import { BakeError, LogTail, VerifyFailedError, type VerifyResult } from './builder.js';
+import { LogTail, VerifyFailedError, type VerifyResult } from './builder.js';
 import { appendLayers, type AppendLayersOptions, type AppendResult } from './layer-append.js';
 import { OciLayoutWriter } from './oci-layout.js';
 
@@ -1105,21 +1105,15 @@ export async function appendLayersVerified(
       if (copied > 0) log.debug(`OCI layout ${dir}: ${copied} blobs copied from the verified layout`);
     }
     const pinned = { ...opts.base, digest: local.base.digest };
-    const result = await appendLayers({ ...opts, ...(config ? { config } : {}), base: pinned, log });
-    if (result.digest !== local.digest) {
-      const where = [
-        ...(result.target
-          ? [
-              `${result.target.repository} (${result.target.tags.map((t) => t.tag).join(', ') || 'by digest'})`,
-            ]
-          : []),
-        ...(result.ociLayout ? [`the OCI layout ${result.ociLayout.dir}`] : []),
-      ].join(' and ');
-      throw new BakeError(
-        `layer-append baked ${result.digest}, not the ${local.digest} verified: a layer source changed between the two bakes; ${where} now hold${result.target && result.ociLayout ? '' : 's'} the unverified image`,
-        'layer-append',
-      );
-    }
+    // The same inputs must give the verified digest: checked before anything is written (a layer source that
+    // changed in between is refused, not pushed unverified).
+    const result = await appendLayers({
+      ...opts,
+      ...(config ? { config } : {}),
+      base: pinned,
+      expectDigest: local.digest,
+      log,
+    });
     return { ...result, verify: outcome };
   } finally {
     await removeTree(temp);
