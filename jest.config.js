@@ -6,6 +6,7 @@ export default {
   testMatch: ['**/*.test.ts'],
   moduleNameMapper: {
     '^@kiln/core$': '<rootDir>/packages/core/src/index.ts',
+    '^@kiln/core/start$': '<rootDir>/packages/core/src/start.ts',
     '^@kiln/action-(.*)$': '<rootDir>/actions/$1/src/action.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -4,27 +4,7 @@
  * The declaration below is the single source of the action's inputs and outputs; the protocol work is
  * @kiln/core's registry client and copy engine.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import {
-  ConfigurationError,
-  defineAction,
-  defineActionRunner,
-  errorMessage,
-  formatReference,
-  InputError,
-  localImageSource,
-  openImageSource,
-  parseImageReference,
-  parseImageSourceSpec,
-  pushImage,
-  registrySource,
-  type ImageContentSource,
-  type ImageReference,
-  type ImageSource,
-  registryAction,
-} from '@kiln/core';
-const { expandDestinations, parseTags, registryInputs } = registryAction;
+import { defineAction, defineActionRunner, registryInputs } from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'push-registry',
@@ -102,118 +82,10 @@ export const spec = defineAction({
   },
 });
 
-/** Where the image comes from: local files (a spec for openImageSource) or a registry. */
-export type PushSource = { kind: 'local'; spec: string } | { kind: 'registry'; ref: ImageReference };
-
-const UNSUPPORTED_TRANSPORT = /^(docker-daemon|containers-storage|dir|ostree|sif|tarball|atomic):/;
-
-/**
- * Reads the `source` input: a transport prefix decides (`oci:`, `oci-archive:`, `docker-archive:`, `docker://`);
- * otherwise a value that looks like a path (starts with `/`, `./`, `../`, ends in `.tar`/`.tgz`/`.tar.gz`) or names
- * something in the workspace is local, and anything else must be an image reference. Relative paths are
- * resolved against the workspace.
- */
-export function classifySource(value: string, workspace: string): PushSource {
-  const v = value.trim();
-  if (v.startsWith('docker://'))
-    return {
-      kind: 'registry',
-      ref: parseImageReference(v.slice('docker://'.length), { inputName: 'source' }),
-    };
-  const other = UNSUPPORTED_TRANSPORT.exec(v);
-  if (other)
-    throw new InputError(
-      'source',
-      `the '${other[1]}:' transport is not supported; export the image first (\`docker save -o app.tar app:1\` → docker-archive:app.tar, or build with \`--output type=oci,dest=…\`) or push it from a registry with docker://.`,
-    );
-  let parsed;
-  try {
-    parsed = parseImageSourceSpec(v);
-  } catch (e) {
-    throw new InputError('source', errorMessage(e));
-  }
-  if (parsed.transport !== 'path') {
-    const path = resolve(workspace, parsed.path);
-    return { kind: 'local', spec: `${parsed.transport}:${path}${parsed.ref ? `:${parsed.ref}` : ''}` };
-  }
-  const beforeColon = v.split(':')[0] ?? '';
-  const local =
-    /^(\/|\.\.?(\/|$))/.test(v) ||
-    /\.(tar|tgz|tar\.gz)(:|$)/.test(v) ||
-    existsSync(resolve(workspace, v)) ||
-    (beforeColon !== '' && existsSync(resolve(workspace, beforeColon)));
-  if (local) return { kind: 'local', spec: resolve(workspace, v) };
-  return { kind: 'registry', ref: parseImageReference(v, { inputName: 'source' }) };
-}
+export { classifySource, type PushSource } from './source.js';
 
 export const action = defineActionRunner({
   spec,
-  async main({ inputs, log, signal, summary, setOutput, platform }) {
-    // Everything is validated before the first request.
-    const source = classifySource(inputs.source, platform.workspace);
-    if (source.kind === 'registry' && source.ref.digest !== undefined)
-      registryAction.requireVerifiableDigest(source.ref.digest, 'source');
-    registryAction.parseInsecureRegistries(inputs['insecure-registries']);
-    const tags = parseTags(inputs.tags);
-    let destinations = inputs.destinations;
-    if (destinations.length === 0) {
-      const ciImage = platform.kind === 'gitlab' ? platform.env.CI_REGISTRY_IMAGE : undefined;
-      if (!ciImage)
-        throw new InputError(
-          'destinations',
-          "is required; expected one or more image references such as 'ghcr.io/org/app' (with `tags`) or 'ghcr.io/org/app:1.2.3'.",
-        );
-      log.info(`No destinations given: pushing to $CI_REGISTRY_IMAGE (${ciImage}).`);
-      destinations = [ciImage];
-    }
-    const defaultTag =
-      source.kind === 'registry' ? (source.ref.tag ?? (source.ref.digest ? undefined : 'latest')) : undefined;
-    const dsts = expandDestinations(destinations, tags, { inputName: 'destinations', defaultTag });
-    if (source.kind === 'local' && (inputs['source-username'] || inputs['source-password']))
-      log.warning('source-username/source-password are not used: the source is a local image.');
-    const dryRun = inputs['dry-run'];
-
-    let image: ImageSource | undefined;
-    const result = await registryAction.runCopy(
-      { platform, log, signal, summary, setOutput },
-      {
-        action: 'push-registry',
-        inputs,
-        registries: {
-          source: source.kind === 'registry' ? source.ref.registry : undefined,
-          destinations: dsts.map((d) => d.registry),
-        },
-        copy: async (client, deadlineSignal) => {
-          let content: ImageContentSource;
-          if (source.kind === 'registry') content = registrySource(client, source.ref);
-          else {
-            try {
-              image = await openImageSource(source.spec, { logger: log });
-            } catch (e) {
-              throw e instanceof ConfigurationError ? new InputError('source', e.message) : e;
-            }
-            content = localImageSource(image);
-          }
-          log.info(
-            `${dryRun ? 'Dry run: planning the push of' : 'Pushing'} ${content.display} to ${dsts.map(formatReference).join(', ')}.`,
-          );
-          return pushImage(content, dsts, {
-            client,
-            allowOverwrite: inputs['allow-overwrite'],
-            dryRun,
-            signal: deadlineSignal,
-          });
-        },
-        close: async () => {
-          await image?.close();
-        },
-      },
-    );
-    setOutput(
-      'bytes-uploaded',
-      result.destinations.reduce((n, d) => n + d.bytesUploaded, 0),
-    );
-    if (!dryRun) setOutput('tags', registryAction.taggedRefs(result).join('\n'));
-    return 0;
-  },
+  // The work is in run.ts, loaded when the action runs (image readers, registry engine, HTTP), not at start.
+  main: async (ctx) => (await import('./run.js')).main(ctx),
 });

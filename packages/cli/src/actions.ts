@@ -3,7 +3,7 @@
  * is loaded only when it is needed, so `kiln <action>` parses only that action's code (the bundler puts each
  * in its own chunk beside dist/cli/index.js).
  */
-import type { ActionDefinition } from '@kiln/core';
+import type { ActionDefinition } from '@kiln/core/start';
 
 const loaders = {
   'push-registry': () => import('@kiln/action-push-registry'),

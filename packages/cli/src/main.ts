@@ -6,7 +6,7 @@
  *   kiln <action> --help          the action's inputs and outputs
  *   kiln <action> --input value … [--json]
  */
-import { didYouMean, EXIT_CODES, KILN_VERSION, runAction } from '@kiln/core';
+import { didYouMean, EXIT_CODES, KILN_VERSION, runAction } from '@kiln/core/start';
 import { actionNames, isActionName, loadAction, loadActions } from './actions.js';
 
 export async function usage(): Promise<string> {

@@ -1,12 +1,15 @@
-/** @kiln/core: the shared library every Kiln action and the `kiln` CLI is built on. */
-export * from './errors.js';
-export * from './version.js';
-export * from './inputs/spec.js';
+/**
+ * @kiln/core: the shared library every Kiln action and the `kiln` CLI is built on. Importing it loads all of it
+ * (HTTP, parsers, the registry, Marathon and smoke engines): an action's `action.ts` and a bundle's entry import
+ * `@kiln/core/start` (what runs before the first input is read, re-exported here) and load the rest from run.ts
+ * when they run (README: Adding an action).
+ */
+export * from './start.js';
+export * from './platform/types.js';
+export * from './inputs/suggest.js';
 export * from './inputs/parse.js';
 export * from './inputs/flags.js';
 export * from './inputs/help.js';
-export * from './inputs/suggest.js';
-export * from './platform/types.js';
 export * from './platform/redact.js';
 export * from './platform/summary.js';
 export * from './platform/logger.js';
@@ -14,8 +17,6 @@ export { kilnEnvName, type PlatformOptions } from './platform/base.js';
 export { GitLabPlatform, dotenvKey, dotenvValue, parseDotenv } from './platform/gitlab.js';
 export { TerminalPlatform } from './platform/terminal.js';
 export { createPlatform, detectPlatformKind } from './platform/detect.js';
-export * from './action/run.js';
-export { runMain } from './action/main.js';
 export * from './exec/exec.js';
 export * from './http/http.js';
 export * from './http/proxy.js';
@@ -31,6 +32,7 @@ export * from './smoke/predicate.js';
 export * from './smoke/vars.js';
 export * from './smoke/thresholds.js';
 export * from './smoke/plan.js';
+export * from './smoke/plans.js';
 export * from './smoke/engine.js';
 export * from './smoke/report.js';
 export { fillSummary, publishSmokeResult, terminalTable } from './action/smoke.js';
@@ -38,7 +40,6 @@ export { fillSummary, publishSmokeResult, terminalTable } from './action/smoke.j
 export * from './util/json.js';
 /** The deploy family (deploy-marathon, deploy-k8s, rollback): release labels, the pin-or-refuse rule, templates. */
 export * from './deploy/index.js';
-export { deployInputs, type DeployTarget } from './action/deploy.js';
 /** Marathon (deploy-marathon): one namespace, so its names never collide with other domains'. */
 export * as marathon from './marathon/index.js';
 /** deploy-marathon's glue: inputs to domain options, outputs and the summary. */

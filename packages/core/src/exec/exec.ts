@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+// node:child_process is loaded by the first command run, not at start (most runs never spawn one).
 import { CancelledError, ConfigurationError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 
@@ -60,7 +60,7 @@ export function exec(command: string, args: readonly string[], opts: ExecOptions
       reject(opts.signal.reason instanceof Error ? opts.signal.reason : new CancelledError());
       return;
     }
-    const child = spawn(command, [...args], {
+    const child = process.getBuiltinModule('node:child_process').spawn(command, [...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -8,17 +8,20 @@
  * smoke tests) goes through {@link httpRequest}.
  */
 import { Agent as HttpAgent, request as httpSend, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsSend } from 'node:https';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isIP } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { CancelledError } from '../errors.js';
 import type { Logger } from '../platform/types.js';
 import { formatSize } from '../util/bytes.js';
 import { abortReason, sleep, timerDelay } from '../util/sleep.js';
 import { USER_AGENT } from '../version.js';
 import { proxyFor } from './proxy.js';
+import { routes, type Route } from './pools.js';
+
+/** The pools are kept in pools.ts (runMain closes them without loading this module). */
+export { closeHttpPools } from './pools.js';
 
 export type HttpBody = string | Buffer | Uint8Array | Readable;
 
@@ -134,14 +137,6 @@ const IDLE_MS = 4_000;
 /** How long a proxy may take to open a CONNECT tunnel, unless the request says (its timeout). */
 const TUNNEL_TIMEOUT_MS = 30_000;
 
-interface Route {
-  agent: HttpAgent;
-  /** Set when an http URL goes through a proxy: requests are sent to it in absolute form. */
-  proxy?: URL;
-}
-
-const routes = new Map<string, Route>();
-
 function proxyAuthorization(proxy: URL): string | undefined {
   if (!proxy.username && !proxy.password) return undefined;
   const user = decodeURIComponent(proxy.username);
@@ -165,89 +160,104 @@ class PoolAgent extends HttpAgent {
   }
 }
 
-class TlsPoolAgent extends HttpsAgent {
-  override createConnection(...args: Parameters<HttpsAgent['createConnection']>) {
-    return guard(super.createConnection(...args));
-  }
-}
+/**
+ * The TLS side of the pools (https targets, https proxies, CONNECT tunnels), defined on first use: Node's https
+ * and tls modules take about 10 ms to load, which a run that talks only to http URLs (a local registry, an
+ * in-cluster Marathon, a plain health URL) does not pay.
+ */
+function defineTlsAgents() {
+  const https = process.getBuiltinModule('node:https');
+  const { connect: tlsConnect } = process.getBuiltinModule('node:tls');
 
-/** An https agent whose connections are CONNECT tunnels through `proxy` (itself http or https). */
-class TunnelAgent extends HttpsAgent {
-  constructor(
-    private readonly proxy: URL,
-    insecure: boolean,
-  ) {
-    super({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', rejectUnauthorized: !insecure });
+  class TlsPoolAgent extends https.Agent {
+    override createConnection(...args: Parameters<HttpsAgent['createConnection']>) {
+      return guard(super.createConnection(...args));
+    }
   }
 
-  override createConnection(
-    options: {
-      host?: string;
-      port?: number;
-      servername?: string;
-      rejectUnauthorized?: boolean;
-      timeout?: number;
-    },
-    done: (err: Error | null, socket?: Duplex) => void,
-  ): undefined {
-    const { proxy } = this;
-    const host = options.host ?? 'localhost';
-    const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${options.port ?? 443}`;
-    const auth = proxyAuthorization(proxy);
-    const send = proxy.protocol === 'https:' ? httpsSend : httpSend;
-    const req = send({
-      host: proxy.hostname.replace(/^\[|\]$/g, ''),
-      port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80),
-      method: 'CONNECT',
-      path: authority,
-      agent: false,
-      headers: {
-        host: authority,
-        'user-agent': USER_AGENT,
-        ...(auth ? { 'proxy-authorization': auth } : {}),
+  /** An https agent whose connections are CONNECT tunnels through `proxy` (itself http or https). */
+  class TunnelAgent extends https.Agent {
+    constructor(
+      private readonly proxy: URL,
+      insecure: boolean,
+    ) {
+      super({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', rejectUnauthorized: !insecure });
+    }
+
+    override createConnection(
+      options: {
+        host?: string;
+        port?: number;
+        servername?: string;
+        rejectUnauthorized?: boolean;
+        timeout?: number;
       },
-    });
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      done(err);
-    };
-    // No answer from the proxy: the request waiting for this connection must not wait for ever.
-    const waitMs = options.timeout ?? TUNNEL_TIMEOUT_MS;
-    req.setTimeout(waitMs, () =>
-      req.destroy(
-        Object.assign(new Error(`no tunnel from the proxy within ${waitMs}ms`), { code: CONNECT_TIMEOUT }),
-      ),
-    );
-    req.once('connect', (res, socket) => {
-      req.setTimeout(0);
-      if (res.statusCode !== 200) {
-        socket.destroy();
-        return fail(
-          Object.assign(
-            new Error(`the proxy refused to open a tunnel to ${authority} (HTTP ${res.statusCode})`),
-            {
-              code: 'EPROXY',
-            },
-          ),
-        );
-      }
-      const tls = tlsConnect({
-        socket,
-        // SNI names a host, never an address (RFC 6066).
-        servername: options.servername ?? (isIP(host) ? undefined : host),
-        rejectUnauthorized: options.rejectUnauthorized ?? true,
-        ALPNProtocols: ['http/1.1'],
+      done: (err: Error | null, socket?: Duplex) => void,
+    ): undefined {
+      const { proxy } = this;
+      const host = options.host ?? 'localhost';
+      const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${options.port ?? 443}`;
+      const auth = proxyAuthorization(proxy);
+      const send = proxy.protocol === 'https:' ? https.request : httpSend;
+      const req = send({
+        host: proxy.hostname.replace(/^\[|\]$/g, ''),
+        port: proxy.port || (proxy.protocol === 'https:' ? 443 : 80),
+        method: 'CONNECT',
+        path: authority,
+        agent: false,
+        headers: {
+          host: authority,
+          'user-agent': USER_AGENT,
+          ...(auth ? { 'proxy-authorization': auth } : {}),
+        },
       });
-      settled = true;
-      done(null, guard(tls));
-    });
-    req.on('error', fail);
-    req.end();
-    return undefined;
+      let settled = false;
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        done(err);
+      };
+      // No answer from the proxy: the request waiting for this connection must not wait for ever.
+      const waitMs = options.timeout ?? TUNNEL_TIMEOUT_MS;
+      req.setTimeout(waitMs, () =>
+        req.destroy(
+          Object.assign(new Error(`no tunnel from the proxy within ${waitMs}ms`), { code: CONNECT_TIMEOUT }),
+        ),
+      );
+      req.once('connect', (res, socket) => {
+        req.setTimeout(0);
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          return fail(
+            Object.assign(
+              new Error(`the proxy refused to open a tunnel to ${authority} (HTTP ${res.statusCode})`),
+              {
+                code: 'EPROXY',
+              },
+            ),
+          );
+        }
+        const tls = tlsConnect({
+          socket,
+          // SNI names a host, never an address (RFC 6066).
+          servername: options.servername ?? (isIP(host) ? undefined : host),
+          rejectUnauthorized: options.rejectUnauthorized ?? true,
+          ALPNProtocols: ['http/1.1'],
+        });
+        settled = true;
+        done(null, guard(tls));
+      });
+      req.on('error', fail);
+      req.end();
+      return undefined;
+    }
   }
+
+  return { TlsPoolAgent, TunnelAgent, send: https.request };
 }
+
+let tlsSide: ReturnType<typeof defineTlsAgents> | undefined;
+const tlsAgents = () => (tlsSide ??= defineTlsAgents());
 
 function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route {
   const proxyUri = proxyFor(target, env);
@@ -259,18 +269,18 @@ function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route
       route = {
         agent:
           target.protocol === 'https:'
-            ? new TlsPoolAgent({ ...common, rejectUnauthorized: !insecure })
+            ? new (tlsAgents().TlsPoolAgent)({ ...common, rejectUnauthorized: !insecure })
             : new PoolAgent(common),
       };
     } else {
       const proxy = new URL(proxyUri.includes('://') ? proxyUri : `http://${proxyUri}`);
       route =
         target.protocol === 'https:'
-          ? { agent: new TunnelAgent(proxy, insecure) }
+          ? { agent: new (tlsAgents().TunnelAgent)(proxy, insecure) }
           : {
               agent:
                 proxy.protocol === 'https:'
-                  ? new TlsPoolAgent({ ...common, rejectUnauthorized: !insecure })
+                  ? new (tlsAgents().TlsPoolAgent)({ ...common, rejectUnauthorized: !insecure })
                   : new PoolAgent(common),
               proxy,
             };
@@ -278,14 +288,6 @@ function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route
     routes.set(key, route);
   }
   return route;
-}
-
-/** Close pooled connections (tests; a process exits without it: idle connections do not hold it open). */
-export function closeHttpPools(): Promise<void> {
-  const all = [...routes.values()];
-  routes.clear();
-  for (const r of all) r.agent.destroy();
-  return Promise.resolve();
 }
 
 function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
@@ -381,7 +383,7 @@ function sendOnce(
 ): Promise<IncomingMessage> {
   return new Promise<IncomingMessage>((resolve, reject) => {
     const viaProxy = route.proxy;
-    const send = (viaProxy ?? target).protocol === 'https:' ? httpsSend : httpSend;
+    const send = (viaProxy ?? target).protocol === 'https:' ? tlsAgents().send : httpSend;
     const outHeaders: Record<string, string> = { ...headers, host: target.host };
     let path = `${target.pathname}${target.search}`;
     let host = target.hostname;

@@ -7,7 +7,7 @@
  *   401 it logs in again once (tokens expire).
  * Every credential and every token obtained is handed to `registerSecret` before it can appear anywhere.
  */
-import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ConfigurationError } from '../errors.js';
 
 export type MarathonAuth =
@@ -24,7 +24,10 @@ function base64url(data: Buffer | string): string {
 export function readPrivateKey(pem: string, inputName = 'service-account-key'): KeyObject {
   let key: KeyObject;
   try {
-    key = createPrivateKey({ key: pem.replace(/\\n/g, '\n'), format: 'pem' });
+    // node:crypto is loaded here, for a service account, not at start.
+    key = process
+      .getBuiltinModule('node:crypto')
+      .createPrivateKey({ key: pem.replace(/\\n/g, '\n'), format: 'pem' });
   } catch {
     throw new ConfigurationError(
       `Input '${inputName}': (value hidden: secret input) is not a readable PEM private key; expected an RSA private key ('-----BEGIN PRIVATE KEY-----' or '-----BEGIN RSA PRIVATE KEY-----').`,
@@ -47,7 +50,7 @@ export function signServiceAccountToken(
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
   const payload = base64url(JSON.stringify({ uid, exp: Math.floor(nowSeconds) + ttlSeconds }));
   const input = `${header}.${payload}`;
-  const signature = sign('sha256', Buffer.from(input), key);
+  const signature = process.getBuiltinModule('node:crypto').sign('sha256', Buffer.from(input), key);
   return `${input}.${base64url(signature)}`;
 }
 

@@ -1,4 +1,5 @@
-import * as core from '@actions/core';
+// What @actions/core would write, without loading it (and its HTTP client) on every start.
+import * as core from './workflow-commands.js';
 import { appendFileSync } from 'node:fs';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
 import { neutralise } from './neutralise.js';
@@ -42,7 +43,7 @@ class GitHubLogger implements Logger {
 
 /**
  * GitHub Actions: inputs from `INPUT_<NAME>` (dashes kept, as the runner sets them), outputs and state through
- * the runner's file commands (heredoc with a random delimiter, by @actions/core), `::add-mask::` for secrets,
+ * the runner's file commands (heredoc with a random delimiter: workflow-commands.ts), `::add-mask::` for secrets,
  * annotations and groups as workflow commands, and the job summary in GITHUB_STEP_SUMMARY.
  */
 export class GitHubPlatform extends BasePlatform {

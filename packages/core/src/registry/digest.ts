@@ -6,7 +6,7 @@
  * from one registry into another, through {@link DigestVerifier}, which holds back the last chunk until the
  * hash is known, so a corrupted blob never reaches the destination in full (the upload is aborted instead).
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { DigestMismatchError } from './errors.js';
 
@@ -34,7 +34,8 @@ export function isVerifiableDigest(digest: string): boolean {
 function newHash(algorithm: string): Hash {
   const a = ALGORITHMS[algorithm];
   if (!a) throw new Error(`unsupported digest algorithm '${algorithm}'`);
-  return createHash(a.hash);
+  // node:crypto is loaded by the first digest, not at start.
+  return process.getBuiltinModule('node:crypto').createHash(a.hash);
 }
 
 /** `algorithm:hex` of `data` (sha256 by default). */

@@ -1,5 +1,4 @@
 /** Days until a server's TLS certificate expires (the `certificate` assertion). */
-import { connect } from 'node:tls';
 
 export interface CertificateInfo {
   daysRemaining: number;
@@ -14,7 +13,8 @@ export function fetchCertificate(
 ): Promise<CertificateInfo> {
   return new Promise((resolve, reject) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    const socket = connect({
+    // node:tls is loaded by the first certificate check, not at start.
+    const socket = process.getBuiltinModule('node:tls').connect({
       host,
       port: Number(url.port || 443),
       servername: /^[\d.]+$|:/.test(host) ? undefined : host,

@@ -8,7 +8,6 @@
  * its verdict is its last attempt's. The suite fails when failed checks exceed `failureLimit`, the wait phase
  * never passed, or a threshold is crossed; otherwise it is an error when any check errored; else it passes.
  */
-import { JSONPath } from 'jsonpath-plus';
 import { CancelledError } from '../errors.js';
 import { exec, ExecError } from '../exec/exec.js';
 import { httpRequest, HttpError } from '../http/http.js';
@@ -250,7 +249,7 @@ function assertJsonPaths(jsonpath: ExpectSpec['jsonpath'], text: string): string
       reasons.push(`${j.path}: the body is not JSON (${excerpt(text, 80)})`);
       continue;
     }
-    const why = checkPredicate(jsonPathValue(json, j.path), j.predicate);
+    const why = checkPredicate(jsonPath!(json, j.path), j.predicate);
     if (why) reasons.push(`${j.path}: ${why}`);
   }
   return reasons;
@@ -280,12 +279,15 @@ async function assertCertificate(
   }
 }
 
-/** The value(s) a JSONPath selects: undefined for no match, the value for one, an array for several. */
-export function jsonPathValue(json: unknown, path: string): unknown {
-  const hits = JSONPath({ path, json: json as object, wrap: true, eval: false }) as unknown[];
-  if (hits.length === 0) return undefined;
-  // A definite path ($.a.b, $.a[0]) yields its value; wildcards and filters yield the list.
-  return hits.length === 1 && !/[*?]|\.\.|\[[^\]]*[,:]/.test(path) ? hits[0] : hits;
+/** Selecting by JSONPath is in jsonpath.ts: jsonpath-plus is loaded by the first check that needs it. */
+export { jsonPathValue } from './jsonpath.js';
+
+let jsonPath: typeof import('./jsonpath.js').jsonPathValue | undefined;
+
+/** Loads jsonpath-plus when a check selects by JSONPath (an assertion or a capture), once per process. */
+async function loadJsonPath(expect: ExpectSpec, captures: CheckSpec['captures']): Promise<void> {
+  if (jsonPath || (!expect.jsonpath.length && !Object.values(captures).some((c) => 'jsonpath' in c))) return;
+  jsonPath = (await import('./jsonpath.js')).jsonPathValue;
 }
 
 function captureValue(
@@ -301,7 +303,7 @@ function captureValue(
     return m ? (m[1] ?? m[0]) : undefined;
   }
   try {
-    const v = jsonPathValue(JSON.parse(res.text), spec.jsonpath);
+    const v = jsonPath!(JSON.parse(res.text), spec.jsonpath);
     return v === undefined ? undefined : typeof v === 'string' ? v : JSON.stringify(v);
   } catch {
     return undefined;
@@ -335,6 +337,7 @@ async function httpAttempt(
     });
     const text = (await res.buffer({ truncateAt: BODY_LIMIT })).toString('utf8');
     const durationMs = performance.now() - started;
+    await loadJsonPath(expect, check.captures);
     const reasons = await assertHttp(
       renderExpect(expect, ctx, check.where),
       { status: res.status, headers: res.headers, text, durationMs },

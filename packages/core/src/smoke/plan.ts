@@ -13,6 +13,7 @@ import { checksFileSchema } from './schema.js';
 import { parseStatusExpectation, type StatusExpectation } from './status.js';
 import { parseThreshold, type Metric, type Threshold } from './thresholds.js';
 import { referencedVariables, stringsIn } from './vars.js';
+import { headerProblem } from './plans.js';
 
 export interface RequestSpec {
   method: string;
@@ -749,14 +750,6 @@ export function jsonPathProblem(path: string): string | undefined {
   return undefined;
 }
 
-/** Why a header is not one HTTP can carry (RFC 9110 token name; no CR, LF or NUL in the value), or undefined. */
-export function headerProblem(name: string, value: string): string | undefined {
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))
-    return `header name ${JSON.stringify(name)} is not valid (letters, digits and !#$%&'*+.^_\`|~-)`;
-  if (/[\r\n\0]/.test(value)) return `header ${name} has a line break or a NUL byte in its value`;
-  return undefined;
-}
-
 /** A checks file larger than this is not one (and YAML that large takes seconds to parse). */
 export const CHECKS_FILE_LIMIT = 1024 * 1024;
 
@@ -769,40 +762,4 @@ export function loadPlan(path: string, defaults: PlanDefaults, displayName = pat
     throw new ConfigurationError(`${displayName}: the checks file ${e.message}`);
   }
   return parsePlan(text, displayName, defaults);
-}
-
-/** The one-line form: every URL must answer with the expected status; retried until the deadline. */
-export function urlPlan(urls: readonly string[], defaults: PlanDefaults, intervalMs: number): SmokePlan {
-  const names = new Map<string, number>();
-  return {
-    source: 'inputs',
-    checks: urls.map((url, i) => {
-      const n = names.get(url) ?? 0;
-      names.set(url, n + 1);
-      return {
-        name: n ? `${url} (${n + 1})` : url,
-        where: `url[${i}]`,
-        kind: 'http',
-        request: {
-          method: 'GET',
-          url,
-          headers: { ...(defaults.headers ?? {}) },
-          query: {},
-          timeoutMs: defaults.timeoutMs,
-          followRedirects: defaults.followRedirects ?? false,
-          insecure: defaults.insecure ?? false,
-        },
-        env: {},
-        expect: { status: defaults.expectStatus, headers: [], jsonpath: [] },
-        captures: {},
-        retries: 0,
-        retryIntervalMs: intervalMs,
-        retryUntilDeadline: true,
-        uses: [],
-      };
-    }),
-    thresholds: [],
-    failureLimit: 0,
-    consecutiveErrorLimit: Number.MAX_SAFE_INTEGER,
-  };
 }

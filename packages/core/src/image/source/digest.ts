@@ -2,7 +2,10 @@
  * Content digests for image sources: validation of `algorithm:hex` strings, hashing of streams, and a
  * pass-through stream that checks size and digest as a blob is read and fails the stream when they differ.
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+
+// node:crypto is loaded by the first digest, not at start.
+const createHash = (algorithm: string): Hash => process.getBuiltinModule('node:crypto').createHash(algorithm);
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ConfigurationError } from '../../errors.js';
 

@@ -6,6 +6,7 @@ export type {
   ImageWalkItem,
   OpenImageSourceOptions,
 } from './types.js';
-export { openImageSource, parseImageSourceSpec, type ImageSourceSpec } from './open.js';
+export { openImageSource } from './load.js';
+export { parseImageSourceSpec, type ImageSourceSpec } from './spec.js';
 export { walkImage } from './walk.js';
 export { BlobDigestMismatchError } from './digest.js';
