@@ -1,7 +1,8 @@
 /**
  * `npm run bundle [-- --out DIR] [-- name ...]`: build every dist/<action>/ and dist/cli/ with ncc.
- * Each bundle is self-contained: index.js (ESM, minified), package.json {"type":"module"} beside it, and
- * licenses.txt for what was bundled. Deterministic: two runs give identical bytes. A full build also writes
+ * Each bundle is self-contained: index.js (ESM, minified: what runs before the first input is read), the chunk
+ * files it loads when the action runs (<id>.index.js, minified too), package.json {"type":"module"} beside it,
+ * and licenses.txt for what was bundled. Deterministic: two runs give identical bytes. A full build also writes
  * dist/BUILD-INPUTS (bundle-inputs.ts): the digests of its inputs and outputs, which the stale-dist test checks.
  */
 import ncc from '@vercel/ncc';
@@ -35,7 +36,8 @@ export async function bundle(outDir: string, only: string[] = []): Promise<strin
     for (const [name, asset] of Object.entries(assets ?? {})) {
       if (name === 'package.json') continue;
       mkdirSync(join(dir, name, '..'), { recursive: true });
-      // ncc minifies the entry only: the chunks of lazily loaded actions (dist/cli/<id>.index.js) get the same.
+      // ncc minifies the entry only: the chunks (<id>.index.js: an action's run.ts and what it loads, the CLI's
+      // actions) get the same. They are committed beside index.js, and dist/BUILD-INPUTS covers them.
       const source = /\.index\.js$/.test(name)
         ? ((await minify(asset.source.toString(), { module: true, compress: true, mangle: true })).code ?? '')
         : asset.source;
