@@ -6,6 +6,7 @@
 import type { ActionDefinition } from '@kiln/core/start';
 
 const loaders = {
+  'bake-image': () => import('@kiln/action-bake-image'),
   'push-registry': () => import('@kiln/action-push-registry'),
   promote: () => import('@kiln/action-promote'),
   'deploy-marathon': () => import('@kiln/action-deploy-marathon'),

@@ -44,3 +44,7 @@ export * from './deploy/index.js';
 export * as marathon from './marathon/index.js';
 /** deploy-marathon's glue: inputs to domain options, outputs and the summary. */
 export * as marathonAction from './action/marathon-glue.js';
+/** bake-image's domain: builders (buildah, buildx, layer-append, packer), verification, tags and labels from git. */
+export * as bake from './bake/index.js';
+/** bake-image's glue: inputs to a builder and its request, outputs and the summary. */
+export * as bakeAction from './action/bake.js';
