@@ -172,6 +172,13 @@ const firstRequest: Record<string, Record<string, string>> = {
     INPUT_IMAGE: 'registry.example.com/app:1',
     INPUT_DIGEST: digest,
   },
+  'bake-image': {
+    INPUT_BUILDER: 'layer-append',
+    INPUT_BASE: `${origin}/base:1`,
+    INPUT_LAYERS: dirname(appDefinition),
+    INPUT_REPOSITORY: `${origin}/app`,
+    INPUT_TAGS: 'type=raw,value=1',
+  },
 };
 
 interface Row {

@@ -441,7 +441,8 @@ describe.each(drivers)('deploy-marathon through the $label', (driver) => {
     expect(r.exitCode).toBe(0);
     expect(r.outputs.get('result')).toBe('dry-run');
     expect(s.requests.slice(before).map((q) => q.method)).toEqual(['GET']);
-    expect(r.log).toContain(`~ /container/docker/image: "${IMAGE}@${D1}" → "${IMAGE}@${D2}"`);
+    // A long image is never cut: before and after on lines of their own.
+    expect(r.log).toContain(`~ /container/docker/image:\n-   "${IMAGE}@${D1}"\n+   "${IMAGE}@${D2}"`);
     expect(r.outputs.get('rendered-file')).toMatch(/out\/rendered\.json$/);
     expect(existsSync(r.outputs.get('rendered-file') as string)).toBe(true);
   });
@@ -674,7 +675,9 @@ describe('Marathon as it really behaves (1.10)', () => {
     // A real change is still one.
     const next = await drivers[0]!.run(usersInputs(s, { digest: D1 }), { files: usersFile() });
     expect(next.outputs.get('result')).toBe('deployed');
-    expect(next.log).toMatch(/^~ \/container\/docker\/image: .*@sha256:2{64}" → .*@sha256:1{64}"$/m);
+    expect(next.log).toMatch(
+      /^~ \/container\/docker\/image:\n- {3}".*@sha256:2{64}"\n\+ {3}".*@sha256:1{64}"$/m,
+    );
     expect(deploymentsStarted(s)).toBe(2);
   });
 

@@ -370,7 +370,7 @@ describe.each(['gitlab', 'terminal'] as const)('the same through the CLI on %s',
     );
     expect(r.exitCode).toBe(1);
     expect(r.log).toMatch(
-      /error: cannot read the app: GET http:\/\/127\.0\.0\.1:\d+\/v2\/apps\/app: no complete answer from 127\.0\.0\.1:\d+ before the deadline/,
+      /error: deploy-marathon failed \(127\.0\.0\.1:\d+\): cannot read the app: GET http:\/\/127\.0\.0\.1:\d+\/v2\/apps\/app: no complete answer from 127\.0\.0\.1:\d+ before the deadline/,
     );
     expect(Date.now() - started).toBeLessThan(20_000);
   });

@@ -326,7 +326,7 @@ describe.each(runtimes())('promote bundle under $label', ({ label, node }) => {
     // Nothing was written: at most the read-only HEAD of the target tag, sent with the source read.
     expect(proxy2.stats().log.filter((e) => e.method !== 'HEAD')).toEqual([]);
     expect(proxy2.stats().uploadedBytes).toBe(0);
-    expect(r.summary).toContain('promote: ❌ failed');
+    expect(r.summary).toMatch(/^## ❌ promote failed: /m);
 
     const pinned = await runBundle('promote', {
       node,

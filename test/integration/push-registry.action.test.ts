@@ -391,7 +391,7 @@ describe.each(runtimes())('push-registry bundle under $label', ({ label, node })
       .filter((l) => !l.startsWith('::add-mask::'))
       .join('\n');
     expect(printed + r.stderr + r.summary).not.toContain(wrong);
-    expect(r.summary).toContain('push-registry: ❌ failed');
+    expect(r.summary).toMatch(/^## ❌ push-registry failed: /m);
     expect(await rawHead(basicReg.url, `${p}/denied`, '1', basicAuth)).toBeUndefined();
   });
 });

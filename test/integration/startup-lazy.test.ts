@@ -28,8 +28,9 @@ const HEAVY: Record<string, string> = {
   'jsonpath-plus': 'otherTypeCallback',
   "Kiln's HTTP layer": 'KILN_PREMATURE_CLOSE',
   'the registry engine': 'docker-content-digest',
-  'the image readers': 'oci-layout',
+  'the image readers': 'imageLayoutVersion',
   'the Marathon client': 'deployment_success',
+  'the bake builders': 'kiln layer-append',
   'undici (@actions/core)': 'undici',
 };
 
@@ -42,7 +43,9 @@ const CONTAINS: Record<string, string[]> = {
   'push-registry': ['the registry engine', 'the image readers', "Kiln's HTTP layer"],
   promote: ['the registry engine', "Kiln's HTTP layer"],
   'deploy-marathon': ['the Marathon client', "Kiln's HTTP layer"],
+  'bake-image': ['the bake builders', 'the registry engine', "Kiln's HTTP layer"],
   cli: [
+    'the bake builders',
     'ajv',
     'yaml',
     'jsonpath-plus',
@@ -136,6 +139,12 @@ const VALID: Record<string, Record<string, string>> = {
     'INPUT_APP-DEFINITION': join(work, 'app.json'),
     INPUT_IMAGE: 'app:1',
     INPUT_DIGEST: `sha256:${'a'.repeat(64)}`,
+  },
+  'bake-image': {
+    INPUT_BUILDER: 'layer-append',
+    INPUT_BASE: '127.0.0.1:9/base:1',
+    INPUT_LAYERS: work,
+    INPUT_REPOSITORY: '127.0.0.1:9/app',
   },
 };
 

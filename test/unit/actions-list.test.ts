@@ -23,18 +23,22 @@ describe('the list of actions', () => {
   test('the CLI package depends on every action (the workspace links it for the bundler)', () => {
     const cli = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8'));
     const deps = { ...cli.dependencies, ...cli.devDependencies };
-    for (const name of folders) expect([name, deps[`@kiln/action-${name}`]]).toEqual([name, expect.any(String)]);
+    for (const name of folders)
+      expect([name, deps[`@kiln/action-${name}`]]).toEqual([name, expect.any(String)]);
   });
 
-  test.each(folders)('%s is complete: declaration, entry point, README tables, package name', async (name) => {
-    const def = await loadAction(name as (typeof actionNames)[number]);
-    expect(def.spec.name).toBe(name);
-    const dir = join(root, 'actions', name);
-    expect(readFileSync(join(dir, 'src/index.ts'), 'utf8')).toMatch(/runMain\(action\)/);
-    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-    for (const marker of ['kiln:inputs:start', 'kiln:inputs:end', 'kiln:outputs:start', 'kiln:outputs:end'])
-      expect([name, readme.includes(marker)]).toEqual([name, true]);
-    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe(`@kiln/action-${name}`);
-    expect(existsSync(join(dir, 'action.yml'))).toBe(true);
-  });
+  test.each(folders)(
+    '%s is complete: declaration, entry point, README tables, package name',
+    async (name) => {
+      const def = await loadAction(name as (typeof actionNames)[number]);
+      expect(def.spec.name).toBe(name);
+      const dir = join(root, 'actions', name);
+      expect(readFileSync(join(dir, 'src/index.ts'), 'utf8')).toMatch(/runMain\(action\)/);
+      const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+      for (const marker of ['kiln:inputs:start', 'kiln:inputs:end', 'kiln:outputs:start', 'kiln:outputs:end'])
+        expect([name, readme.includes(marker)]).toEqual([name, true]);
+      expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe(`@kiln/action-${name}`);
+      expect(existsSync(join(dir, 'action.yml'))).toBe(true);
+    },
+  );
 });

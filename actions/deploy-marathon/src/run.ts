@@ -83,12 +83,14 @@ export async function main(ctx: ContextOf<typeof spec>): Promise<number | void> 
       for (const c of report.clusters)
         log.warning(`${c.name}: ${c.stateText ?? `${c.result}${c.reason ? ` (${c.reason})` : ''}`}`);
       return EXIT_CODES.failed;
-    default:
+    default: {
       // The run's one error line (on GitHub its one annotation): the clusters' own lines above are plain.
       log.error(marathonAction.marathonFailureLine(report));
       // Credentials Marathon refused are a setting to fix, like a bad input (nothing was deployed).
-      return report.clusters.every((c) => c.result !== 'failed' || c.failureKind === 'credentials')
+      const failedOn = report.clusters.filter((c) => c.result === 'failed');
+      return failedOn.length > 0 && failedOn.every((c) => c.failureKind === 'credentials')
         ? EXIT_CODES.badInput
         : EXIT_CODES.failed;
+    }
   }
 }

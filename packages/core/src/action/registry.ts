@@ -6,7 +6,14 @@
  */
 import { timerDelay } from '../util/sleep.js';
 import { ConfigurationError, errorMessage, InputError } from '../errors.js';
-import { fillCopySummary, overallResult, pinnedImages, resultsJson, verdictLine } from './registry-report.js';
+import {
+  fillCopyFailure,
+  fillCopySummary,
+  overallResult,
+  pinnedImages,
+  resultsJson,
+  verdictLine,
+} from './registry-report.js';
 import {
   formatReference,
   isValidTag,
@@ -269,7 +276,7 @@ export async function runCopy(ctx: CopyRunContext, run: CopyRun): Promise<CopyRe
       result = await run.copy(client, deadline.signal);
     } catch (e) {
       const err = userFacingError(e, deadline);
-      ctx.summary.heading(`${run.action}: ❌ failed`).paragraph(errorMessage(err));
+      fillCopyFailure(ctx.summary, run.action, errorMessage(err));
       throw err;
     }
   } finally {

@@ -1,16 +1,12 @@
-// What @actions/core would write, without loading it (and its HTTP client) on every start.
+// The runner's workflow and file commands, written by Kiln (workflow-commands.ts says why not @actions/core).
 import * as core from './workflow-commands.js';
+import { escapeMessage } from './workflow-commands.js';
 import { appendFileSync } from 'node:fs';
 import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
 import { neutralise } from './neutralise.js';
 import { rawWrite } from './redact.js';
 import { SUMMARY_LIMIT, type Summary } from './summary.js';
 import type { AnnotationProps, CiContext, Logger } from './types.js';
-
-/** Escape data in a workflow command (the runner's own rules). */
-function escapeData(s: string): string {
-  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
 
 /** Logs as workflow commands; every message and title is neutralised first (neutralise.ts). */
 class GitHubLogger implements Logger {
@@ -62,7 +58,7 @@ export class GitHubPlatform extends BasePlatform {
   override setSecret(value: string | undefined): void {
     // Every form the redactor learns is masked by the runner too. Written raw: our own stdout filter would
     // otherwise mask the very value the runner needs to learn.
-    for (const form of this.redactor.add(value)) rawWrite.stdout(`::add-mask::${escapeData(form)}\n`);
+    for (const form of this.redactor.add(value)) rawWrite.stdout(`::add-mask::${escapeMessage(form)}\n`);
   }
 
   setOutput(name: string, value: string): void {

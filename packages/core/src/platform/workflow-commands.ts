@@ -1,43 +1,42 @@
 /**
- * The GitHub runner's workflow commands (`::warning file=…::message`) and file commands (GITHUB_OUTPUT and
- * GITHUB_STATE, as `name<<ghadelimiter_<uuid>` heredocs): the part of `@actions/core` 3.0.1 (MIT) that
- * github.ts uses, written as it writes them. Importing `@actions/core` itself loads its OIDC client, and with
- * it @actions/http-client and undici (~420 KB, about 50 ms per start): on every run, before the first input
- * was read.
+ * The GitHub runner's protocol, as GitHub documents it ("Workflow commands for GitHub Actions"): commands on
+ * stdout (`::warning file=app.js,line=1,title=…::message`, `::group::`, `::debug::`), with `%`, CR and LF escaped in
+ * the message and also `:` and `,` in property values; outputs and state appended to the files GITHUB_OUTPUT and
+ * GITHUB_STATE name, each value in the multi-line form `name<<DELIMITER … DELIMITER` with a delimiter the value
+ * cannot contain.
+ *
+ * Kiln writes this itself instead of importing `@actions/core`: that package loads its OIDC client at import, and
+ * with it @actions/http-client and undici (~420 KB), about 50 ms of every action's start before its first input
+ * is read (measured side by side in bench/startup.ts; see the README's "Start fast"). The output format is the
+ * one the runner parses; test/harness/runner.ts reads it with the runner's grammar.
  */
-import { appendFileSync, existsSync } from 'node:fs';
-import { EOL } from 'node:os';
+import { appendFileSync } from 'node:fs';
 import type { AnnotationProps } from './types.js';
 
-type CommandProperties = Record<string, string | number | undefined>;
-
-function toCommandValue(input: unknown): string {
-  if (input === null || input === undefined) return '';
-  if (typeof input === 'string' || input instanceof String) return String(input);
-  return JSON.stringify(input);
+/** A message: `%`, CR and LF escaped so one command stays one line. */
+export function escapeMessage(text: string): string {
+  return text.replace(/[%\r\n]/g, (c) => (c === '%' ? '%25' : c === '\r' ? '%0D' : '%0A'));
 }
 
-function escapeData(s: unknown): string {
-  return toCommandValue(s).replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+/** A property value: as a message, plus `:` and `,`, which separate properties. */
+function escapeProperty(text: string): string {
+  return escapeMessage(text).replace(/[:,]/g, (c) => (c === ':' ? '%3A' : '%2C'));
 }
 
-function escapeProperty(s: unknown): string {
-  return escapeData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+/** Write `::name props::message` (properties without a value are left out). */
+export function workflowCommand(
+  name: string,
+  message: string,
+  props: Record<string, string | number | undefined> = {},
+): void {
+  const list = Object.entries(props)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${escapeProperty(String(v))}`);
+  process.stdout.write(`::${name}${list.length ? ` ${list.join(',')}` : ''}::${escapeMessage(message)}\n`);
 }
 
-/** `::command key=value,…::message` on stdout; properties without a value are left out. */
-export function issueCommand(command: string, properties: CommandProperties, message: unknown): void {
-  const props = Object.entries(properties)
-    .filter(([, v]) => v)
-    .map(([k, v]) => `${k}=${escapeProperty(v)}`)
-    .join(',');
-  process.stdout.write(
-    `::${command || 'missing.command'}${props ? ` ${props}` : ''}::${escapeData(message)}${EOL}`,
-  );
-}
-
-function toCommandProperties(p: AnnotationProps): CommandProperties {
-  if (Object.keys(p).length === 0) return {};
+/** An annotation's position and title as the runner's property names. */
+function annotation(p: AnnotationProps = {}): Record<string, string | number | undefined> {
   return {
     title: p.title,
     file: p.file,
@@ -48,59 +47,32 @@ function toCommandProperties(p: AnnotationProps): CommandProperties {
   };
 }
 
-function issueFileCommand(command: 'OUTPUT' | 'STATE', message: string): void {
-  const file = process.env[`GITHUB_${command}`];
-  if (!file) throw new Error(`Unable to find environment variable for file command ${command}`);
-  if (!existsSync(file)) throw new Error(`Missing file at path: ${file}`);
-  appendFileSync(file, `${message}${EOL}`, { encoding: 'utf8' });
+/**
+ * Append `name=value` to the runner's file (GITHUB_OUTPUT or GITHUB_STATE) in the multi-line form; the delimiter
+ * is random and checked against the value, so no value can end the block early or add a key.
+ */
+function appendKeyValue(variable: 'GITHUB_OUTPUT' | 'GITHUB_STATE', name: string, value: string): void {
+  const file = process.env[variable];
+  if (!file) throw new Error(`${variable} is not set: not running as a GitHub Actions step?`);
+  // node:crypto is loaded when a value is written, not at start.
+  const { randomBytes } = process.getBuiltinModule('node:crypto');
+  const delimiter = `KILN_EOF_${randomBytes(16).toString('hex')}`;
+  if (name.includes(delimiter) || value.includes(delimiter))
+    throw new Error(`the ${variable} delimiter occurs in '${name}'`);
+  appendFileSync(file, `${name}<<${delimiter}\n${value}\n${delimiter}\n`, 'utf8');
 }
 
-function keyValueMessage(key: string, value: unknown): string {
-  // node:crypto is loaded here, when an output is written, not at start (2-3 ms of every run's start-up).
-  const { randomUUID } = process.getBuiltinModule('node:crypto');
-  const delimiter = `ghadelimiter_${randomUUID()}`;
-  const converted = toCommandValue(value);
-  if (key.includes(delimiter))
-    throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
-  if (converted.includes(delimiter))
-    throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
-  return `${key}<<${delimiter}${EOL}${converted}${EOL}${delimiter}`;
-}
+export const isDebug = (): boolean => process.env.RUNNER_DEBUG === '1';
+export const debug = (m: string): void => workflowCommand('debug', m);
+export const info = (m: string): void => void process.stdout.write(`${m}\n`);
+export const notice = (m: string, p?: AnnotationProps): void => workflowCommand('notice', m, annotation(p));
+export const warning = (m: string, p?: AnnotationProps): void => workflowCommand('warning', m, annotation(p));
+export const error = (m: string, p?: AnnotationProps): void => workflowCommand('error', m, annotation(p));
+export const startGroup = (title: string): void => workflowCommand('group', title);
+export const endGroup = (): void => workflowCommand('endgroup', '');
 
-export function isDebug(): boolean {
-  return process.env.RUNNER_DEBUG === '1';
-}
-
-export function debug(message: string): void {
-  issueCommand('debug', {}, message);
-}
-
-export function info(message: string): void {
-  process.stdout.write(message + EOL);
-}
-
-export function notice(message: string, props: AnnotationProps = {}): void {
-  issueCommand('notice', toCommandProperties(props), message);
-}
-
-export function warning(message: string, props: AnnotationProps = {}): void {
-  issueCommand('warning', toCommandProperties(props), message);
-}
-
-export function error(message: string, props: AnnotationProps = {}): void {
-  issueCommand('error', toCommandProperties(props), message);
-}
-
-export function startGroup(name: string): void {
-  issueCommand('group', {}, name);
-}
-
-export function endGroup(): void {
-  issueCommand('endgroup', {}, '');
-}
-
-export async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  startGroup(name);
+export async function group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+  startGroup(title);
   try {
     return await fn();
   } finally {
@@ -108,15 +80,7 @@ export async function group<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The step's output: through GITHUB_OUTPUT, or the deprecated `::set-output` command without it. */
-export function setOutput(name: string, value: unknown): void {
-  if (process.env.GITHUB_OUTPUT) return issueFileCommand('OUTPUT', keyValueMessage(name, value));
-  process.stdout.write(EOL);
-  issueCommand('set-output', { name }, toCommandValue(value));
-}
-
-/** State for the `post` step: through GITHUB_STATE, or the deprecated `::save-state` command without it. */
-export function saveState(name: string, value: unknown): void {
-  if (process.env.GITHUB_STATE) return issueFileCommand('STATE', keyValueMessage(name, value));
-  issueCommand('save-state', { name }, toCommandValue(value));
-}
+/** The step's output, through GITHUB_OUTPUT. */
+export const setOutput = (name: string, value: string): void => appendKeyValue('GITHUB_OUTPUT', name, value);
+/** State for the `post` step, through GITHUB_STATE. */
+export const saveState = (name: string, value: string): void => appendKeyValue('GITHUB_STATE', name, value);
