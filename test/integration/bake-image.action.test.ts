@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -204,6 +205,72 @@ describe('bake-image layer-append through the GitHub runner', () => {
     },
     SLOW,
   );
+
+  test(
+    'outputs chain: an OCI layout baked without pushing is pushed by push-registry with the same digest',
+    async () => {
+      const layout = join(work, 'chain-layout');
+      const bake = await runBundle('bake-image', {
+        workspace: app,
+        env: TAG_PUSH,
+        timeoutMs: SLOW,
+        with: {
+          builder: 'layer-append',
+          base: `${registry.host}/platform/busybox:1`,
+          layers: 'dist:/app',
+          'oci-layout': layout,
+        },
+      });
+      expect(bake.exitCode).toBe(0);
+      expect(bake.outputs.get('oci-layout')).toBe(layout);
+      expect(bake.outputs.get('image')).toBeUndefined();
+      const push = await runBundle('push-registry', {
+        workspace: app,
+        timeoutMs: SLOW,
+        with: {
+          source: bake.outputs.get('oci-layout') as string,
+          destinations: `${registry.host}/team/chained`,
+          tags: bake.outputs.get('version') as string,
+        },
+      });
+      expect(push.exitCode).toBe(0);
+      expect(push.outputs.get('digest')).toBe(bake.outputs.get('digest'));
+      const version = bake.outputs.get('version') as string; // v1.2.3: the default rules keep the git tag
+      expect(await rawHead(registry.url, 'team/chained', version)).toBe(bake.outputs.get('digest'));
+    },
+    SLOW,
+  );
+
+  test('buildx when a Docker daemon answers (a fake docker: none here): auto picks it, provenance off', async () => {
+    const bin = mkdtempSync(join(work, 'bin-'));
+    symlinkSync(join(repoRoot, 'test/fixtures/bake-builders/fake-docker.mjs'), join(bin, 'docker'));
+    const log = join(bin, 'calls.jsonl');
+    const ws = mkdtempSync(join(work, 'buildx-'));
+    writeFileSync(join(ws, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
+    const r = await runBundle('bake-image', {
+      workspace: ws,
+      env: { ...TAG_PUSH, PATH: `${bin}:${process.env.PATH}`, FAKE_DOCKER_LOG: log },
+      with: { repository: 'ghcr.io/org/app', tags: 'type=semver,pattern={{version}}' },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(r.outputs.get('builder')).toBe('buildx');
+    expect(r.outputs.get('digest')).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(existsSync(log)).toBe(true);
+    const build = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { argv: string[]; env: { SOURCE_DATE_EPOCH?: string } })
+      .find((c) => c.argv[1] === 'build');
+    expect(build?.argv).toEqual(
+      expect.arrayContaining(['--provenance=false', '--tag', 'ghcr.io/org/app:1.2.3']),
+    );
+    // Reproducible: pushed through BuildKit's registry output with the timestamps rewritten.
+    expect(build?.argv.join(' ')).toMatch(/--output type=registry\S*rewrite-timestamp=true/);
+    expect(build?.argv).toEqual(
+      expect.arrayContaining(['--label', 'org.opencontainers.image.version=1.2.3']),
+    );
+    expect(build?.env.SOURCE_DATE_EPOCH).toBe('1700000000');
+  });
 
   test('bad inputs are one line, exit 2, before anything runs', async () => {
     const noBase = await runBundle('bake-image', {
