@@ -134,7 +134,9 @@ try {
   const app = sim.app('/app-name');
   const image = (app?.definition as { container?: { docker?: { image?: string } } } | undefined)?.container
     ?.docker?.image;
-  process.stdout.write(`\nrelease 3 exited with ${bad} (expected: non-zero); Marathon now runs ${image}\n`);
+  process.stdout.write(
+    `\nrelease 3 exited with ${bad} (expected: non-zero); Marathon now runs\n  ${image}\n`,
+  );
   if (bad === 0 || !image?.endsWith(GOOD)) code ||= 1;
   banner(
     code === 0

@@ -16,6 +16,6 @@ test('npm run demo deploys, verifies, and rolls a crash-looping release back', a
   expect(out).toContain('result            deployed');
   expect(out).toContain('smoke-test PASS');
   expect(out).toContain('result            rolled-back');
-  expect(out).toMatch(/Marathon now runs registry\.example\.com\/shop\/app@sha256:2{64}/);
+  expect(out).toMatch(/Marathon now runs\s+registry\.example\.com\/shop\/app@sha256:2{64}/);
   expect(out).toContain('Demo finished: deployed, verified, and a bad release rolled back');
 }, 120_000);

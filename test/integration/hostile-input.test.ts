@@ -219,7 +219,7 @@ describe('mistakes are one line before anything runs', () => {
       ],
       {
         cwd: ws,
-        env: { PATH: process.env.PATH, NO_COLOR: '1', TMPDIR: tmp },
+        env: { PATH: process.env.PATH, NO_COLOR: '1', TMPDIR: tmp, COLUMNS: '1000' },
       },
     );
     expect(r.exitCode).toBe(2);
@@ -308,6 +308,8 @@ async function viaCli(
   const r = await runNode(args, {
     cwd,
     env: {
+      // A wide terminal: these tests read whole lines (wrapping has its own test).
+      COLUMNS: '1000',
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       NO_COLOR: '1',

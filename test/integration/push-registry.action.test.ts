@@ -487,7 +487,7 @@ describe('push-registry through the kiln CLI', () => {
   });
 
   test('terminal: --json prints only the outputs; a bad reference is one line on stderr', async () => {
-    const env = { PATH: process.env.PATH, HOME: work, DOCKER_CONFIG: emptyDockerConfig };
+    const env = { PATH: process.env.PATH, HOME: work, DOCKER_CONFIG: emptyDockerConfig, COLUMNS: '1000' };
     const r = await runNode(
       [
         cli,

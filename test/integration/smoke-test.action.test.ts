@@ -157,10 +157,28 @@ describe.each(runtimes())('smoke-test bundle under $label', ({ node }) => {
 
 describe('the kiln CLI bundle', () => {
   const cli = join(repoRoot, 'dist', 'cli', 'index.js');
+  // A wide terminal: these tests read whole lines; the next test checks how lines fit a narrow one.
   const env = (extra: Record<string, string>) => ({
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    COLUMNS: '1000',
     ...extra,
+  });
+
+  test('in a terminal of 60 columns every log line fits, wrapped at spaces, and a long reference stays whole', async () => {
+    const image = `registry.example.com/team/app@sha256:${'a'.repeat(64)}`;
+    const r = await runNode([cli, 'promote', '--source', `${image}x`, '--tags', '1'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, COLUMNS: '60', NO_COLOR: '1' },
+    });
+    expect(r.exitCode).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    // Every line fits, except one that is a single word longer than the terminal (never cut).
+    for (const l of lines) if (l.trim().includes(' ')) expect([l, l.length <= 60]).toEqual([l, true]);
+    // Joined back (continuation lines are indented four spaces), it is the one error line.
+    expect(lines.map((l, i) => (i === 0 ? l : l.replace(/^ {4}/, ' '))).join('')).toMatch(
+      /^error: Input 'source': .*'registry\.example\.com\/team\/app@sha256:a{64}x'/,
+    );
   });
 
   test('GitLab mode writes the dotenv file and the summary', async () => {

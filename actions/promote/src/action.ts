@@ -4,7 +4,7 @@
  * at every target is verified to be the source's; tags are written last. The declaration below is the single
  * source of the action's inputs and outputs; the copy engine is @kiln/core's `copyImage`.
  */
-import { defineAction, defineActionRunner, registryInputs } from '@kiln/core/start';
+import { defineAction, defineActionRunner, registryInputs, registryOutputs } from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'promote',
@@ -58,28 +58,11 @@ export const spec = defineAction({
     ...registryInputs('target'),
   },
   outputs: {
-    digest: {
-      description: 'Digest of the promoted manifest or index (`sha256:…`): the same at every target.',
-    },
+    ...registryOutputs('target', 'promoted'),
     promoted: {
       type: 'list',
       description:
         'Every target reference that now holds the digest (`registry/repository:tag`), one per line (empty in a dry run).',
-    },
-    image: {
-      type: 'list',
-      description:
-        '`registry/repository@digest` of each target repository, one per line: what to deploy (empty in a dry run).',
-    },
-    platforms: {
-      type: 'list',
-      separator: ',',
-      description:
-        'Platforms of a multi-arch index, comma-separated (`linux/amd64,linux/arm64`); empty for one image.',
-    },
-    result: {
-      description:
-        '`pushed` (something was written), `unchanged` (every target already held the digest) or `dry-run`.',
     },
     results: {
       type: 'json',

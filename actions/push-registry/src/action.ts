@@ -4,7 +4,7 @@
  * The declaration below is the single source of the action's inputs and outputs; the protocol work is
  * @kiln/core's registry client and copy engine.
  */
-import { defineAction, defineActionRunner, registryInputs } from '@kiln/core/start';
+import { defineAction, defineActionRunner, registryInputs, registryOutputs } from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'push-registry',
@@ -47,28 +47,11 @@ export const spec = defineAction({
     ...registryInputs('destination'),
   },
   outputs: {
-    digest: {
-      description: 'Digest of the pushed manifest or index (`sha256:…`): the same at every destination.',
-    },
-    image: {
-      type: 'list',
-      description:
-        '`registry/repository@digest` of each destination repository, one per line: what to deploy (empty in a dry run).',
-    },
+    ...registryOutputs('destination', 'pushed'),
     tags: {
       type: 'list',
       description:
         'Every tagged reference that now holds the digest (`registry/repository:tag`), one per line (empty in a dry run).',
-    },
-    platforms: {
-      type: 'list',
-      separator: ',',
-      description:
-        'Platforms of a multi-arch index, comma-separated (`linux/amd64,linux/arm64`); empty for one image.',
-    },
-    result: {
-      description:
-        '`pushed` (something was written), `unchanged` (every destination already held the digest) or `dry-run`.',
     },
     'bytes-uploaded': {
       type: 'number',

@@ -6,10 +6,17 @@
  *   kiln <action> --help          the action's inputs and outputs
  *   kiln <action> --input value … [--json]
  */
-import { didYouMean, EXIT_CODES, KILN_VERSION, runAction } from '@kiln/core/start';
+import {
+  didYouMean,
+  EXIT_CODES,
+  KILN_VERSION,
+  runAction,
+  terminalWidth,
+  wrapIndented,
+} from '@kiln/core/start';
 import { actionNames, isActionName, loadAction, loadActions } from './actions.js';
 
-export async function usage(): Promise<string> {
+export async function usage(columns = terminalWidth()): Promise<string> {
   const actions = await loadActions();
   const width = Math.max(...actions.map((a) => a.spec.name.length));
   return [
@@ -20,11 +27,16 @@ export async function usage(): Promise<string> {
     '       kiln --version',
     '',
     'Actions:',
-    ...actions.map((a) => `  ${a.spec.name.padEnd(width)}  ${a.spec.description}`),
+    ...actions.flatMap((a) =>
+      wrapIndented(a.spec.description, columns, `  ${a.spec.name.padEnd(width)}  `, width + 4),
+    ),
     '',
-    'Inputs are also read from KILN_<ACTION>_<INPUT> (or, where unambiguous, KILN_<INPUT>) environment',
-    "variables: see 'kiln <action> --help'. On GitLab CI (GITLAB_CI=true)",
-    'outputs are written to a dotenv file (KILN_DOTENV, default kiln.env) for artifacts:reports:dotenv.',
+    ...wrapIndented(
+      "Inputs are also read from KILN_<ACTION>_<INPUT> (or, where unambiguous, KILN_<INPUT>) environment variables: see 'kiln <action> --help'. On GitLab CI (GITLAB_CI=true) outputs are written to a dotenv file (KILN_DOTENV, default kiln.env) for artifacts:reports:dotenv.",
+      columns,
+      '',
+      0,
+    ),
   ].join('\n');
 }
 

@@ -14,10 +14,12 @@ export * from './errors.js';
 export * from './version.js';
 export * from './inputs/spec.js';
 export { didYouMean } from './inputs/suggest.js';
+export { wrapIndented } from './inputs/help.js';
+export { terminalWidth } from './platform/base.js';
 export * from './action/run.js';
 export { runMain } from './action/main.js';
 export { deployInputs, type DeployTarget } from './action/deploy.js';
-export { registryInputs } from './action/registry-inputs.js';
+export { registryInputs, registryOutputs } from './action/registry-inputs.js';
 export type { AnnotationProps, CiContext, Logger, Platform, PlatformKind } from './platform/types.js';
 
 /** The context `main` receives, from the action's spec: `main(ctx: ContextOf<typeof spec>)` in run.ts. */

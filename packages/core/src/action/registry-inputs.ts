@@ -2,6 +2,8 @@
  * Apart from registry.ts (the copy-runner, and the registry engine it loads): an action's spec is read at start,
  * before any input, and must not load the engine. Exported from `@kiln/core/start` and as `registryAction.registryInputs`.
  */
+import type { OutputDecl } from '../inputs/spec.js';
+
 /** The inputs both actions declare; `dest` is how the action calls where the image goes. */
 export function registryInputs(dest: 'destination' | 'target') {
   return {
@@ -64,4 +66,29 @@ export function registryInputs(dest: 'destination' | 'target') {
         'One deadline for the whole operation; past it, the step fails and no further tag is written.',
     },
   } as const;
+}
+
+/**
+ * The outputs both registry actions declare, set by the copy-runner (action/registry.ts `runCopy`); `dest` is how
+ * the action calls where the image goes, `verb` what it did.
+ */
+export function registryOutputs(dest: 'destination' | 'target', verb: 'pushed' | 'promoted') {
+  return {
+    digest: {
+      description: `Digest of the ${verb} manifest or index (\`sha256:…\`): the same at every ${dest}.`,
+    },
+    image: {
+      type: 'list',
+      description: `\`registry/repository@digest\` of each ${dest} repository, one per line: what to deploy (empty in a dry run).`,
+    },
+    platforms: {
+      type: 'list',
+      separator: ',',
+      description:
+        'Platforms of a multi-arch index, comma-separated (`linux/amd64,linux/arm64`); empty for one image.',
+    },
+    result: {
+      description: `\`pushed\` (something was written), \`unchanged\` (every ${dest} already held the digest) or \`dry-run\`.`,
+    },
+  } as const satisfies Record<string, OutputDecl>;
 }

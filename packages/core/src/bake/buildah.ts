@@ -40,6 +40,7 @@ import {
   type ToolProbe,
   type VerifyRequest,
   type VerifyResult,
+  verifyResultOf,
 } from './builder.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -263,7 +264,6 @@ export class BuildahBuilder implements StagedImageBuilder {
       throw new ConfigurationError('verify needs a command (an argument list), got none');
     const container = `kiln-verify-${randomBytes(6).toString('hex')}`;
     const tail = new LogTail(20);
-    const started = Date.now();
     return check.log.group(`verify: ${check.argv.join(' ')}`, async () => {
       await this.run(
         ['from', '--pull=never', '--quiet', '--name', container, image.name],
@@ -283,35 +283,16 @@ export class BuildahBuilder implements StagedImageBuilder {
           '--',
           ...check.argv,
         ];
-        let r: ExecResult;
-        try {
-          r = await exec(this.command, [...buildahGlobalArgs(this.opts), ...runArgs], {
+        return await verifyResultOf(tail, () =>
+          exec(this.command, [...buildahGlobalArgs(this.opts), ...runArgs], {
             env: check.env,
             signal: check.signal,
             timeoutMs: check.timeoutMs,
             logger: tail.logger(check.log, (l) => !RUN_NOISE.some((re) => re.test(l.trim()))),
             maxCapture: 256 * 1024,
             allowFailure: true,
-          });
-        } catch (err) {
-          if (err instanceof ExecError && err.result.timedOut) {
-            return {
-              passed: false,
-              exitCode: null,
-              timedOut: true,
-              outputTail: tail.lines(),
-              durationMs: Date.now() - started,
-            };
-          }
-          throw err;
-        }
-        return {
-          passed: r.exitCode === 0,
-          exitCode: r.exitCode,
-          timedOut: false,
-          outputTail: tail.lines(),
-          durationMs: Date.now() - started,
-        };
+          }),
+        );
       } finally {
         await this.run(['rm', container], 'buildah rm', {
           log: check.log,

@@ -11,6 +11,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
+import { ExecError, type ExecResult } from '../exec/exec.js';
 import { effectiveTag, isValidTag, parseImageReference, repositoryName } from '../image/reference.js';
 import type { AnnotationProps, Logger } from '../platform/types.js';
 
@@ -434,4 +435,25 @@ export class LogTail {
 /** Milliseconds left before `deadline` (at least 1), or undefined without one. */
 export function remaining(deadline: number | undefined): number | undefined {
   return deadline === undefined ? undefined : Math.max(1, deadline - Date.now());
+}
+
+/**
+ * A verify command's result from its run: passed on exit 0; `timedOut` (exit code null) when exec stopped it at
+ * its deadline; the tail of its output either way. Other errors (cancellation, a missing program) are thrown.
+ */
+export async function verifyResultOf(tail: LogTail, run: () => Promise<ExecResult>): Promise<VerifyResult> {
+  const started = Date.now();
+  const result = (exitCode: number | null, timedOut: boolean): VerifyResult => ({
+    passed: exitCode === 0 && !timedOut,
+    exitCode,
+    timedOut,
+    outputTail: tail.lines(),
+    durationMs: Date.now() - started,
+  });
+  try {
+    return result((await run()).exitCode, false);
+  } catch (err) {
+    if (err instanceof ExecError && err.result.timedOut) return result(null, true);
+    throw err;
+  }
 }

@@ -52,15 +52,16 @@ import { delimiter, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { CancelledError, ConfigurationError, errorMessage } from '../errors.js';
-import { displayCommand, exec, ExecError, type ExecResult } from '../exec/exec.js';
+import { displayCommand, exec } from '../exec/exec.js';
 import { digestOf, parseDigest } from '../image/source/digest.js';
 import { parseManifest, type ParsedManifest } from '../image/source/manifest.js';
 import { MAX_METADATA_BYTES } from '../image/source/media-types.js';
 import { OciImageSource, readOciLayout, selectByRefName } from '../image/source/oci.js';
 import { DirStore } from '../image/source/store.js';
+import { checksumOk, field, numeric, parsePax } from '../image/source/tar.js';
 import type { BlobDescriptor } from '../image/source/types.js';
 import type { Logger } from '../platform/types.js';
-import { LogTail, VerifyFailedError, type VerifyResult } from './builder.js';
+import { LogTail, VerifyFailedError, verifyResultOf, type VerifyResult } from './builder.js';
 import { appendLayers, type AppendLayersOptions, type AppendResult } from './layer-append.js';
 import { OciLayoutWriter } from './oci-layout.js';
 
@@ -328,56 +329,6 @@ class ByteReader {
     this.buf = EMPTY;
     while (await this.more()) this.buf = EMPTY;
   }
-}
-
-/** Reads a NUL-terminated string field. */
-function field(block: Buffer, offset: number, length: number): string {
-  const raw = block.subarray(offset, offset + length);
-  const end = raw.indexOf(0);
-  return raw.subarray(0, end === -1 ? raw.length : end).toString('utf8');
-}
-
-/** A numeric field: octal text, or GNU base-256 when the high bit of the first byte is set. */
-function numeric(block: Buffer, offset: number, length: number): number {
-  const raw = block.subarray(offset, offset + length);
-  if (raw[0] !== undefined && (raw[0] & 0x80) !== 0) {
-    if ((raw[0] & 0x40) !== 0) return NaN;
-    let value = raw[0] & 0x3f;
-    for (let i = 1; i < raw.length; i++) value = value * 256 + raw[i]!;
-    return value;
-  }
-  const text = raw.toString('ascii').replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : NaN;
-}
-
-function checksumOk(block: Buffer): boolean {
-  const stored = numeric(block, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-function parsePax(data: Buffer, what: string): Map<string, string> {
-  const records = new Map<string, string>();
-  let pos = 0;
-  while (pos < data.length) {
-    if (data[pos] === 0) break;
-    const space = data.indexOf(0x20, pos);
-    const length = space === -1 ? NaN : Number(data.toString('ascii', pos, space));
-    if (!Number.isInteger(length) || length <= 0 || pos + length > data.length)
-      throw new ConfigurationError(`${what}: malformed pax extended header`);
-    const record = data.toString('utf8', space + 1, pos + length - 1);
-    const eq = record.indexOf('=');
-    if (eq > 0) records.set(record.slice(0, eq), record.slice(eq + 1));
-    pos += length;
-  }
-  return records;
 }
 
 interface TarHeader {
@@ -923,49 +874,24 @@ async function verifyAsRoot(
   }
   const env = envObject(opts.env ?? [], user.home);
   const tail = new LogTail(20);
-  const started = Date.now();
   return log.group(`verify: ${displayCommand(argv[0]!, argv.slice(1))}`, async () => {
     log.debug(
       `verify runs ${runner.command} as ${user.uid}:${user.gid} in ${rootfs}${workdirParts.length ? ` (working directory /${workdirParts.join('/')})` : ''}`,
     );
-    let r: ExecResult;
-    try {
-      r = await exec(
-        hostProgram('timeout'),
-        [`--kill-after=${KILL_AFTER_S}s`, '0', runner.command, ...runner.args],
-        {
-          cwd: '/',
-          env,
-          signal: opts.signal,
-          timeoutMs: opts.timeoutMs,
-          // Longer than timeout's own --kill-after: it is timeout that kills the group.
-          killGraceMs: (KILL_AFTER_S + 10) * 1000,
-          logger: tail.logger(log),
-          maxCapture: 256 * 1024,
-          allowFailure: true,
-        },
-      );
-    } catch (err) {
-      if (err instanceof ExecError && err.result.timedOut) {
-        return {
-          skipped: false,
-          passed: false,
-          exitCode: null,
-          timedOut: true,
-          outputTail: tail.lines(),
-          durationMs: Date.now() - started,
-        };
-      }
-      throw err;
-    }
-    return {
-      skipped: false,
-      passed: r.exitCode === 0,
-      exitCode: r.exitCode,
-      timedOut: false,
-      outputTail: tail.lines(),
-      durationMs: Date.now() - started,
-    };
+    const r = await verifyResultOf(tail, () =>
+      exec(hostProgram('timeout'), [`--kill-after=${KILL_AFTER_S}s`, '0', runner.command, ...runner.args], {
+        cwd: '/',
+        env,
+        signal: opts.signal,
+        timeoutMs: opts.timeoutMs,
+        // Longer than timeout's own --kill-after: it is timeout that kills the group.
+        killGraceMs: (KILL_AFTER_S + 10) * 1000,
+        logger: tail.logger(log),
+        maxCapture: 256 * 1024,
+        allowFailure: true,
+      }),
+    );
+    return { skipped: false as const, ...r };
   });
 }
 

@@ -90,6 +90,28 @@ function short(v: JsonValue | undefined): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/** Past this a structure is cut even on its own lines. */
+const STRUCTURE_LINES_MAX = 1000;
+
+/**
+ * A value on its own diff line: a structure with a space after each `,` and `:` (outside strings), so a terminal
+ * can wrap it between members and an image inside it is never cut; cut only past {@link STRUCTURE_LINES_MAX}.
+ */
+function spaced(v: JsonValue | undefined): string {
+  if (v === undefined) return '';
+  if (typeof v === 'string') return short(v);
+  const render = (x: JsonValue): string =>
+    Array.isArray(x)
+      ? `[${x.map(render).join(', ')}]`
+      : isJsonObject(x)
+        ? `{${Object.entries(x)
+            .map(([k, val]) => `${stringifyJson(k, 0)}: ${render(val)}`)
+            .join(', ')}}`
+        : stringifyJson(x, 0);
+  const text = render(v);
+  return text.length > STRUCTURE_LINES_MAX ? `${text.slice(0, STRUCTURE_LINES_MAX - 1)}…` : text;
+}
+
 export interface DiffFormat {
   /**
    * A change whose one-line form is longer than this is shown on several lines: the path, then the value before
@@ -116,8 +138,8 @@ export function formatDiff(changes: readonly DefinitionChange[], format: DiffFor
     const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
     return [
       `${sign} ${c.path}:`,
-      ...(c.kind !== 'added' ? [`-   ${short(c.before)}`] : []),
-      ...(c.kind !== 'removed' ? [`+   ${short(c.after)}`] : []),
+      ...(c.kind !== 'added' ? [`-   ${spaced(c.before)}`] : []),
+      ...(c.kind !== 'removed' ? [`+   ${spaced(c.after)}`] : []),
     ].join('\n');
   });
 }

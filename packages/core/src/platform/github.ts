@@ -2,7 +2,7 @@
 import * as core from './workflow-commands.js';
 import { escapeMessage } from './workflow-commands.js';
 import { appendFileSync } from 'node:fs';
-import { BasePlatform, isTruthy, type PlatformOptions } from './base.js';
+import { BasePlatform, isTruthy, terminalWidth, type PlatformOptions } from './base.js';
 import { neutralise } from './neutralise.js';
 import { rawWrite } from './redact.js';
 import { SUMMARY_LIMIT, type Summary } from './summary.js';
@@ -78,7 +78,7 @@ export class GitHubPlatform extends BasePlatform {
   writeSummary(summary: Summary): void {
     const file = this.env.GITHUB_STEP_SUMMARY;
     if (!file) {
-      this.log.info(summary.toText());
+      this.log.info(summary.toText((t) => this.redactor.redact(t), terminalWidth(this.env)));
       return;
     }
     const redact = (t: string): string => this.redactor.redact(t);

@@ -68,6 +68,33 @@ function breakWord(word: string, width: number): string[] {
  * Word-wrap `text` (white space collapsed) into lines of at most `width` columns; a word longer than a line is
  * cut into pieces. Returns at least one (possibly empty) line.
  */
+/**
+ * A log line fitted to a terminal `width`: wrapped at spaces with a hanging indent, its own indentation kept, and
+ * a word never cut (a digest or URL longer than the width stays whole on its own line, copyable). Colour codes do
+ * not count towards the width.
+ */
+export function fitLine(line: string, width: number, hang = 4): string {
+  const w = Math.max(20, Math.floor(width));
+  const visible = (t: string) => displayWidth(stripAnsi(t));
+  if (visible(line) <= w) return line;
+  const lead = /^\s*/.exec(line)?.[0] ?? '';
+  const pad = lead + ' '.repeat(hang);
+  const out: string[] = [];
+  let current = lead;
+  let empty = true;
+  for (const word of line.slice(lead.length).split(' ')) {
+    if (!empty && visible(`${current} ${word}`) > w) {
+      out.push(current);
+      current = pad + word;
+    } else {
+      current = empty ? current + word : `${current} ${word}`;
+    }
+    empty = false;
+  }
+  out.push(current);
+  return out.join('\n');
+}
+
 export function wrapText(text: string, width: number): string[] {
   const w = Math.max(1, Math.floor(width));
   const lines: string[] = [];
@@ -252,9 +279,11 @@ function blockText(b: Block, width?: number): string {
     case 'list':
       return b.items.map((i) => `  • ${wrap(i, 4).join('\n    ')}`).join('\n');
     case 'code':
+      // Marked for wrapping: broken at that width. Otherwise, in a terminal, wrapped at spaces only, so a word
+      // (an image, a digest) is never cut.
       return breakLines(b.text, b.wrap === undefined ? undefined : Math.min(b.wrap, (width ?? Infinity) - 4))
         .split('\n')
-        .map((l) => `    ${l}`)
+        .map((l) => (b.wrap === undefined && width !== undefined ? fitLine(`    ${l}`, width) : `    ${l}`))
         .join('\n');
     case 'table':
       return tableText(

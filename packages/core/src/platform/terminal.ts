@@ -4,7 +4,7 @@ import { typedOutputValue, type OutputDecl } from '../inputs/spec.js';
 import { neutralise } from './neutralise.js';
 import { BasePlatform, isTruthy, terminalWidth, type PlatformOptions } from './base.js';
 import { LineLogger } from './logger.js';
-import type { Summary } from './summary.js';
+import { fitLine, type Summary } from './summary.js';
 import type { CiContext, Logger } from './types.js';
 
 /**
@@ -25,8 +25,10 @@ export class TerminalPlatform extends BasePlatform {
     this.outputDecls = opts.outputs ?? {};
     const color =
       !isTruthy(this.env.NO_COLOR) && (isTruthy(this.env.FORCE_COLOR) || (process.stderr.isTTY ?? false));
+    // Lines fit the terminal (COLUMNS, the TTY's width, else 100), wrapped at spaces; a word is never cut.
+    const width = terminalWidth(this.env, process.stderr);
     this.log = new LineLogger({
-      write: (line) => process.stderr.write(line + '\n'),
+      write: (line) => process.stderr.write(fitLine(line, width) + '\n'),
       color,
       debug: isTruthy(this.env.KILN_DEBUG),
       startGroup: (title, c) => (c ? `\x1b[1m==> ${title}\x1b[0m` : `==> ${title}`),

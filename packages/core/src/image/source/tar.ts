@@ -63,14 +63,15 @@ export function normaliseTarPath(name: string): string {
 }
 
 /** Reads a NUL-terminated string field. */
-function field(block: Buffer, offset: number, length: number): string {
+/** A text field of a header block, up to its first NUL. Shared with bake/verify.ts's unpacker. */
+export function field(block: Buffer, offset: number, length: number): string {
   const raw = block.subarray(offset, offset + length);
   const end = raw.indexOf(0);
   return raw.subarray(0, end === -1 ? raw.length : end).toString('utf8');
 }
 
 /** Reads a numeric field: octal text, or GNU base-256 when the high bit of the first byte is set. */
-function numeric(block: Buffer, offset: number, length: number): number {
+export function numeric(block: Buffer, offset: number, length: number): number {
   const raw = block.subarray(offset, offset + length);
   if (raw[0] !== undefined && (raw[0] & 0x80) !== 0) {
     if ((raw[0] & 0x40) !== 0) return NaN; // negative base-256: never a valid size
@@ -84,7 +85,7 @@ function numeric(block: Buffer, offset: number, length: number): number {
 }
 
 /** True when the header's checksum matches (as unsigned bytes, or as signed bytes like some old tars). */
-function checksumOk(block: Buffer): boolean {
+export function checksumOk(block: Buffer): boolean {
   const stored = numeric(block, 148, 8);
   let unsigned = 0;
   let signed = 0;
@@ -97,7 +98,7 @@ function checksumOk(block: Buffer): boolean {
 }
 
 /** Parses pax records: `<length> <key>=<value>\n`, repeated. */
-function parsePax(data: Buffer, where: string): Map<string, string> {
+export function parsePax(data: Buffer, where: string): Map<string, string> {
   const records = new Map<string, string>();
   let pos = 0;
   while (pos < data.length) {
