@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BuildahBuilder, probeBuildah } from '../bake/buildah.js';
 import {
   chooseBuilder,
   VerifyFailedError,
@@ -14,11 +13,9 @@ import {
   type BuilderName,
   type VerifyResult,
 } from '../bake/builder.js';
-import { BuildxBuilder, probeBuildx } from '../bake/buildx.js';
 import { appendLayers, type AppendLayersOptions, type LayerSource } from '../bake/layer-append.js';
 import * as metadata from '../bake/metadata.js';
-import { PackerBuilder, probePacker } from '../bake/packer.js';
-import { appendLayersVerified, type VerifyOutcome } from '../bake/verify.js';
+import type { VerifyOutcome } from '../bake/verify.js';
 import { InputError } from '../errors.js';
 import { formatReference, isLoopbackRegistry, parseImageReference, withTag } from '../image/reference.js';
 import type { Summary } from '../platform/summary.js';
@@ -225,9 +222,16 @@ export async function bakeImage(ctx: BakeContext, inputs: BakeInputValues): Prom
     asked === 'layer-append'
       ? { buildx: { available: false }, buildah: { available: false } }
       : {
-          buildx: await probeBuildx({ env: platform.env, signal: ctx.signal }),
-          buildah: await probeBuildah({ env: platform.env, signal: ctx.signal }),
-          packer: await probePacker({ env: platform.env, signal: ctx.signal }),
+          // Each builder's module is loaded only when it is probed or used (start-up: bench/startup.ts).
+          buildx: await (
+            await import('../bake/buildx.js')
+          ).probeBuildx({ env: platform.env, signal: ctx.signal }),
+          buildah: await (
+            await import('../bake/buildah.js')
+          ).probeBuildah({ env: platform.env, signal: ctx.signal }),
+          packer: await (
+            await import('../bake/packer.js')
+          ).probePacker({ env: platform.env, signal: ctx.signal }),
         },
     asked,
   );
@@ -311,7 +315,9 @@ async function bakeContainer(
       env,
     };
     const r =
-      builder === 'buildah' ? await new BuildahBuilder().bake(req) : await new BuildxBuilder().bake(req);
+      builder === 'buildah'
+        ? await new (await import('../bake/buildah.js')).BuildahBuilder().bake(req)
+        : await new (await import('../bake/buildx.js')).BuildxBuilder().bake(req);
     return {
       builder,
       digest: r.digest,
@@ -412,6 +418,7 @@ async function bakeLayerAppend(c: BakeCommon): Promise<Omit<BakeOutcome, 'durati
   let verify: BakeOutcome['verify'];
   let r;
   if (c.verifyArgv) {
+    const { appendLayersVerified } = await import('../bake/verify.js');
     const v = await appendLayersVerified(opts, { argv: c.verifyArgv, timeoutMs: inputs['verify-timeout'] });
     r = v;
     verify = outcomeShape(v.verify);
@@ -441,6 +448,7 @@ async function bakePacker(c: BakeCommon): Promise<Omit<BakeOutcome, 'durationMs'
   const { ctx, inputs } = c;
   if (c.verifyArgv)
     ctx.log.warning('verify is not run for Packer bakes: put the check in the template (a provisioner).');
+  const { PackerBuilder } = await import('../bake/packer.js');
   const r = await new PackerBuilder().bake({
     template: resolve(ctx.platform.workspace, inputs.template as string),
     vars: inputs['packer-vars'],

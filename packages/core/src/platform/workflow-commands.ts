@@ -47,13 +47,26 @@ function annotation(p: AnnotationProps = {}): Record<string, string | number | u
   };
 }
 
+const warned = new Set<string>();
+
 /**
  * Append `name=value` to the runner's file (GITHUB_OUTPUT or GITHUB_STATE) in the multi-line form; the delimiter
  * is random and checked against the value, so no value can end the block early or add a key.
  */
 function appendKeyValue(variable: 'GITHUB_OUTPUT' | 'GITHUB_STATE', name: string, value: string): void {
   const file = process.env[variable];
-  if (!file) throw new Error(`${variable} is not set: not running as a GitHub Actions step?`);
+  if (!file) {
+    // Every runner since 2.297 sets it; without one (a step run by hand) the values are not recorded, and the
+    // action's work is not failed for it.
+    if (!warned.has(variable)) {
+      warned.add(variable);
+      workflowCommand(
+        'warning',
+        `${variable} is not set: ${variable === 'GITHUB_OUTPUT' ? 'outputs' : 'state'} are not recorded.`,
+      );
+    }
+    return;
+  }
   // node:crypto is loaded when a value is written, not at start.
   const { randomBytes } = process.getBuiltinModule('node:crypto');
   const delimiter = `KILN_EOF_${randomBytes(16).toString('hex')}`;
