@@ -105,6 +105,19 @@ afterAll(async () => {
   await registry?.stop();
 });
 
+/** The app baked on the busybox base: entrypoint, workdir, a port, the tag rules of a release. */
+const appInputs = () => ({
+  builder: 'layer-append',
+  base: `${registry.host}/platform/busybox:1`,
+  layers: 'dist:/app',
+  entrypoint: '["/app/run"]',
+  workdir: '/app',
+  expose: '8080',
+  repository: `${registry.host}/team/app`,
+  tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=sha',
+  licenses: 'MIT',
+});
+
 describe('bake-image layer-append through the GitHub runner', () => {
   test(
     'a tag push: tags from the rules, OCI labels, verify inside, pushed tags last; outputs chain',
@@ -114,15 +127,7 @@ describe('bake-image layer-append through the GitHub runner', () => {
         env: TAG_PUSH,
         timeoutMs: SLOW,
         with: {
-          builder: 'layer-append',
-          base: `${registry.host}/platform/busybox:1`,
-          layers: 'dist:/app',
-          entrypoint: '["/app/run"]',
-          workdir: '/app',
-          expose: '8080',
-          repository: `${registry.host}/team/app`,
-          tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=sha',
-          licenses: 'MIT',
+          ...appInputs(),
           verify: '/app/run',
         },
       });
@@ -163,15 +168,7 @@ describe('bake-image layer-append through the GitHub runner', () => {
         env: TAG_PUSH,
         timeoutMs: SLOW,
         with: {
-          builder: 'layer-append',
-          base: `${registry.host}/platform/busybox:1`,
-          layers: 'dist:/app',
-          entrypoint: '["/app/run"]',
-          workdir: '/app',
-          expose: '8080',
-          repository: `${registry.host}/team/app`,
-          tags: 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}\ntype=sha',
-          licenses: 'MIT',
+          ...appInputs(),
         },
       });
       expect(again.exitCode).toBe(0);

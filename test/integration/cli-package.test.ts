@@ -8,10 +8,10 @@
  * The pack runs in a copy of the files it reads (packages/cli, dist/cli, scripts/pack-cli.mjs, the version
  * file), so it never writes into the checkout and two test runs cannot trip over each other's prepack/postpack.
  */
+import { packCli } from '../harness/pack-cli.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import {
-  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -90,28 +90,8 @@ beforeAll(async () => {
 
   // The files `npm pack` reads, laid out as in the repository (packages/cli with its sources, so the test sees
   // that `files` leaves them out).
-  const tree = join(work, 'tree');
-  cpSync(join(repoRoot, 'packages', 'cli'), join(tree, 'packages', 'cli'), {
-    recursive: true,
-    filter: (src) => !/[/\\](dist|node_modules)$/.test(src),
-  });
-  cpSync(join(repoRoot, 'dist', 'cli'), join(tree, 'dist', 'cli'), { recursive: true });
-  cpSync(join(repoRoot, 'scripts', 'pack-cli.mjs'), join(tree, 'scripts', 'pack-cli.mjs'));
-  cpSync(
-    join(repoRoot, 'packages', 'core', 'src', 'version.ts'),
-    join(tree, 'packages', 'core', 'src', 'version.ts'),
-  );
-  const out = join(work, 'pack');
-  mkdirSync(out);
-  const packed = await run('npm', ['pack', '--pack-destination', out], {
-    cwd: join(tree, 'packages', 'cli'),
-    env: npmEnv(),
-    timeoutMs: 120_000,
-  });
-  if (packed.exitCode !== 0) throw new Error(`npm pack failed:\n${packed.stdout}\n${packed.stderr}`);
-  const tgz = readdirSync(out).filter((f) => f.endsWith('.tgz'));
-  if (tgz.length !== 1) throw new Error(`npm pack left ${JSON.stringify(tgz)} in ${out}`);
-  tarball = join(out, tgz[0] as string);
+  const { tarball: packed, tree } = packCli(work, npmEnv());
+  tarball = packed;
   // postpack removed the copy it made.
   if (existsSync(join(tree, 'packages', 'cli', 'dist'))) throw new Error('postpack left packages/cli/dist');
 

@@ -6,14 +6,13 @@
  * variables), the Marathon simulator as each environment's Marathon, and a local HTTP service as QA. Assertions are what a user checks after a pipeline: did it pass, which jobs ran, what the registry and
  * Marathon hold now, which artifacts were kept, and that no secret shows up in the job log or the files left.
  */
+import { packCli } from '../harness/pack-cli.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawn } from 'node:child_process';
 import {
-  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   writeFileSync,
 } from 'node:fs';
@@ -85,7 +84,7 @@ beforeAll(async () => {
   // gitlab-ci-local reads $HOME/.gitlab-ci-local/variables.yml: an empty HOME keeps the user's own out.
   home = join(work, 'home');
   mkdirSync(home);
-  kilnPackage = packCli();
+  kilnPackage = packCliHere();
   const started = await Promise.all([
     startRegistry({
       logLevel: 'error',
@@ -109,39 +108,14 @@ afterAll(async () => {
 const plainPath = (): string[] =>
   (process.env.PATH ?? '').split(delimiter).filter((p) => p && !p.includes('node_modules'));
 
-/**
- * `npm pack` of packages/cli (its prepack copies the committed dist/cli/ in) in a copy of the files it reads, so
- * nothing is written into the checkout and a concurrent pack (test/integration/cli-package.test.ts) cannot
- * interfere. Returns the tarball's path.
- */
-function packCli(): string {
-  const tree = join(work, 'pack-tree');
-  cpSync(join(repoRoot, 'packages', 'cli'), join(tree, 'packages', 'cli'), {
-    recursive: true,
-    filter: (src) => !/[/\\](dist|node_modules)$/.test(src),
-  });
-  cpSync(join(repoRoot, 'dist', 'cli'), join(tree, 'dist', 'cli'), { recursive: true });
-  cpSync(join(repoRoot, 'scripts', 'pack-cli.mjs'), join(tree, 'scripts', 'pack-cli.mjs'));
-  cpSync(
-    join(repoRoot, 'packages', 'core', 'src', 'version.ts'),
-    join(tree, 'packages', 'core', 'src', 'version.ts'),
-  );
-  const out = join(work, 'pack');
-  mkdirSync(out);
-  execFileSync('npm', ['pack', '--pack-destination', out], {
-    cwd: join(tree, 'packages', 'cli'),
-    stdio: 'pipe',
-    timeout: 120_000,
-    env: {
-      PATH: [dirname(hostNode()), ...plainPath()].join(delimiter),
-      HOME: home,
-      npm_config_cache: join(work, 'npm-cache'),
-      npm_config_update_notifier: 'false',
-    },
-  });
-  const [tgz, ...more] = readdirSync(out).filter((f) => f.endsWith('.tgz'));
-  if (!tgz || more.length) throw new Error(`npm pack left ${readdirSync(out).join(', ')} in ${out}`);
-  return join(out, tgz);
+/** The packed kiln-ci (test/harness/pack-cli.ts), with this test's npm cache. */
+function packCliHere(): string {
+  return packCli(work, {
+    PATH: [dirname(hostNode()), ...plainPath()].join(delimiter),
+    HOME: home,
+    npm_config_cache: join(work, 'npm-cache'),
+    npm_config_update_notifier: 'false',
+  }).tarball;
 }
 
 /** A GitLab project checkout: the files committed on `main`, `origin` a GitLab URL (gitlab-ci-local reads it). */
