@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { CancelledError } from '../../packages/core/src/errors.js';
 import { closeHttpPools } from '../../packages/core/src/http/http.js';
-import { KubeClient, type WatchEvent } from '../../packages/core/src/kube/client.js';
+import { KubeClient, type KubeWatchEvent } from '../../packages/core/src/kube/client.js';
 import { KubeError } from '../../packages/core/src/kube/errors.js';
 import { kubeConfigFromText } from '../../packages/core/src/kube/kubeconfig.js';
 import type { JsonObject } from '../../packages/core/src/util/json.js';
@@ -436,7 +436,7 @@ describe('watch', () => {
       (w) => w.event('ADDED', cm('c', '401')),
     ];
     const kube = client();
-    const seen: WatchEvent[] = [];
+    const seen: KubeWatchEvent[] = [];
     for await (const event of kube.watch(
       { apiVersion: 'v1', kind: 'ConfigMap' },
       { resourceVersion: '200', labelSelector: 'app=web', timeoutSeconds: 60 },

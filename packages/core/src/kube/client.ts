@@ -144,7 +144,7 @@ export interface WatchOptions extends CallOptions {
   timeoutSeconds?: number;
 }
 
-export type WatchEvent =
+export type KubeWatchEvent =
   | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: JsonObject }
   /** The watch fell too far behind (410 Gone): everything there is now; events resume after `resourceVersion`. */
   | { type: 'RELISTED'; items: JsonObject[]; resourceVersion: string };
@@ -801,14 +801,17 @@ export class KubeClient {
    * collection is listed again and a `RELISTED` event carries what is there now. Ends by the caller's `break`; an
    * abort throws the cancellation, the deadline a `timeout` KubeError.
    */
-  async *watch(target: string | KindRef, o: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+  async *watch(
+    target: string | KindRef,
+    o: WatchOptions = {},
+  ): AsyncGenerator<KubeWatchEvent, void, undefined> {
     const { path, what } =
       typeof target === 'string' ? { path: target, what: target } : await this.locate(target, o);
     const operation = `watch ${what}`;
     const timeoutSeconds = o.timeoutSeconds ?? 300;
     let resourceVersion = o.resourceVersion;
     let failures = 0;
-    const relist = async (): Promise<WatchEvent> => {
+    const relist = async (): Promise<KubeWatchEvent> => {
       this.o.log.debug(
         `${operation}: resourceVersion ${resourceVersion ?? ''} is too old (410 Gone); listing again.`,
       );

@@ -265,10 +265,6 @@ class Fields {
   get raw(): Record<string, unknown> {
     return this.e.value;
   }
-
-  get entry(): Entry {
-    return this.e;
-  }
 }
 
 function readCluster(e: Entry): KubeCluster {
