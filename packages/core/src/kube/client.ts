@@ -25,7 +25,7 @@ import {
 } from '../http/http.js';
 import type { Logger } from '../platform/types.js';
 import { readTextFile } from '../util/files.js';
-import type { JsonObject, JsonValue } from '../util/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../util/json.js';
 import { abortReason, sleep } from '../util/sleep.js';
 import { kindForStatus, KubeError, readStatus, type KubeErrorKind } from './errors.js';
 import { ExecCredentialError, ExecCredentialProvider, type ExecCredential } from './exec-credential.js';
@@ -178,7 +178,6 @@ interface Auth {
   exec?: ExecCredential;
 }
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** `apps/v1` → `{group: 'apps', version: 'v1'}`; `v1` → the core group. */
@@ -513,7 +512,7 @@ export class KubeClient {
   /** `GET /version`. */
   async version(o: CallOptions = {}): Promise<KubeVersion> {
     const { body } = await this.call('GET', '/version', 'GET /version', o);
-    const b = isObject(body) ? body : {};
+    const b = isJsonObject(body) ? body : {};
     return {
       major: str(b['major']) ?? '',
       minor: str(b['minor']) ?? '',
@@ -530,17 +529,20 @@ export class KubeClient {
         this.call('GET', '/apis', 'discovery /apis', o),
       ]);
       const coreVersions =
-        isObject(core.body) && Array.isArray(core.body['versions']) ? core.body['versions'] : [];
+        isJsonObject(core.body) && Array.isArray(core.body['versions']) ? core.body['versions'] : [];
       const groups: KubeApiGroup[] = [
         { name: '', versions: coreVersions.filter((v) => typeof v === 'string') },
       ];
-      const list = isObject(named.body) && Array.isArray(named.body['groups']) ? named.body['groups'] : [];
-      for (const g of list.filter(isObject)) {
+      const list =
+        isJsonObject(named.body) && Array.isArray(named.body['groups']) ? named.body['groups'] : [];
+      for (const g of list.filter(isJsonObject)) {
         const versions = (Array.isArray(g['versions']) ? g['versions'] : [])
-          .filter(isObject)
+          .filter(isJsonObject)
           .map((v) => str(v['version']))
           .filter((v): v is string => v !== undefined);
-        const preferred = isObject(g['preferredVersion']) ? str(g['preferredVersion']['version']) : undefined;
+        const preferred = isJsonObject(g['preferredVersion'])
+          ? str(g['preferredVersion']['version'])
+          : undefined;
         groups.push({
           name: str(g['name']) ?? '',
           versions,
@@ -565,9 +567,9 @@ export class KubeClient {
         });
         if (status === 404) return undefined;
         const { group, version } = splitApiVersion(apiVersion);
-        const list = isObject(body) && Array.isArray(body['resources']) ? body['resources'] : [];
+        const list = isJsonObject(body) && Array.isArray(body['resources']) ? body['resources'] : [];
         return list
-          .filter(isObject)
+          .filter(isJsonObject)
           .filter(
             (r) => typeof r['name'] === 'string' && !r['name'].includes('/') && typeof r['kind'] === 'string',
           )
@@ -646,7 +648,7 @@ export class KubeClient {
   async get(ref: ObjectRef, o: CallOptions = {}): Promise<JsonObject | undefined> {
     const { path, what } = await this.locate(ref, o);
     const { status, body } = await this.call('GET', path, `get ${what}`, { ...o, accept: [404] });
-    return status === 404 || !isObject(body) ? undefined : body;
+    return status === 404 || !isJsonObject(body) ? undefined : body;
   }
 
   /** Every object of a kind (every page), with the list's resourceVersion. Items get apiVersion and kind. */
@@ -691,9 +693,9 @@ export class KubeClient {
         }
         throw e;
       }
-      const b = isObject(body) ? body : {};
-      items.push(...(Array.isArray(b['items']) ? b['items'] : []).filter(isObject));
-      const meta = isObject(b['metadata']) ? b['metadata'] : {};
+      const b = isJsonObject(body) ? body : {};
+      items.push(...(Array.isArray(b['items']) ? b['items'] : []).filter(isJsonObject));
+      const meta = isJsonObject(b['metadata']) ? b['metadata'] : {};
       resourceVersion = str(meta['resourceVersion']) ?? resourceVersion;
       cont = str(meta['continue']) || undefined;
       if (cont === undefined) return { items, resourceVersion };
@@ -709,7 +711,7 @@ export class KubeClient {
   async apply(object: JsonObject, o: ApplyOptions = {}): Promise<JsonObject> {
     const apiVersion = str(object['apiVersion']);
     const kind = str(object['kind']);
-    const meta = isObject(object['metadata']) ? object['metadata'] : {};
+    const meta = isJsonObject(object['metadata']) ? object['metadata'] : {};
     const name = str(meta['name']);
     if (!apiVersion || !kind || !name)
       throw new KubeError(
@@ -733,7 +735,7 @@ export class KubeClient {
       body: JSON.stringify(object),
       contentType: CONTENT_TYPES.apply,
     });
-    if (!isObject(body))
+    if (!isJsonObject(body))
       throw new KubeError(`${operation}: the server answered without the object`, {
         kind: 'unavailable',
         operation,
@@ -752,7 +754,7 @@ export class KubeClient {
       body: JSON.stringify(patch),
       contentType: CONTENT_TYPES[o.type],
     });
-    if (!isObject(body))
+    if (!isJsonObject(body))
       throw new KubeError(`${operation}: the server answered without the object`, {
         kind: 'unavailable',
         operation,
@@ -780,7 +782,7 @@ export class KubeClient {
         }),
       },
     );
-    return status === 404 ? undefined : isObject(body) ? body : {};
+    return status === 404 ? undefined : isJsonObject(body) ? body : {};
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -882,7 +884,7 @@ export class KubeClient {
             }
             throw this.statusError(operation, code, JSON.stringify(event.object));
           }
-          const meta = isObject(event.object['metadata']) ? event.object['metadata'] : {};
+          const meta = isJsonObject(event.object['metadata']) ? event.object['metadata'] : {};
           resourceVersion = str(meta['resourceVersion']) || resourceVersion;
           failures = 0;
           if (event.type === 'BOOKMARK') continue;
@@ -928,7 +930,7 @@ function parseEvent(line: string): RawEvent | undefined {
   } catch {
     throw new Error('a watch event that is not JSON');
   }
-  if (!isObject(v) || typeof v['type'] !== 'string' || !isObject(v['object'])) return undefined;
+  if (!isJsonObject(v) || typeof v['type'] !== 'string' || !isJsonObject(v['object'])) return undefined;
   return { type: v['type'], object: v['object'] };
 }
 

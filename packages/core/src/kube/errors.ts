@@ -4,6 +4,8 @@
  * {@link KubeError} keeps its message, reason and causes next to a `kind` callers branch on, and the message names
  * the operation and the server. Turning a kind into a user error (an exit code, a hint) is the action layer's job.
  */
+import { isJsonObject } from '../util/json.js';
+
 export type KubeErrorKind =
   /** 401: the credentials were refused (or none were sent). */
   | 'auth'
@@ -89,16 +91,14 @@ export class KubeError extends Error {
   }
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** The parts of a Status body, or of any JSON error body; nothing for other bodies. */
 export function readStatus(body: unknown): { message?: string; reason?: string; causes: KubeStatusCause[] } {
-  if (!isRecord(body)) return { causes: [] };
+  if (!isJsonObject(body)) return { causes: [] };
   const details = body['details'];
-  const rawCauses = isRecord(details) && Array.isArray(details['causes']) ? details['causes'] : [];
-  const causes = rawCauses.filter(isRecord).map((c) => {
+  const rawCauses = isJsonObject(details) && Array.isArray(details['causes']) ? details['causes'] : [];
+  const causes = rawCauses.filter(isJsonObject).map((c) => {
     const reason = str(c['reason']) ?? str(c['type']);
     const message = str(c['message']);
     const field = str(c['field']);

@@ -17,6 +17,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { exec, ExecError } from '../exec/exec.js';
 import type { Logger } from '../platform/types.js';
+import { isJsonObject } from '../util/json.js';
 
 export const EXEC_API_V1 = 'client.authentication.k8s.io/v1';
 export const EXEC_API_V1BETA1 = 'client.authentication.k8s.io/v1beta1';
@@ -70,9 +71,6 @@ export interface ExecCredentialOptions {
   now?: () => number;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /**
  * Read a kubeconfig user's `exec` section (client-go's validation and defaults: interactiveMode is required for
  * v1 and defaults to IfAvailable for v1beta1; a command with a `/` is relative to the kubeconfig's directory).
@@ -82,7 +80,7 @@ export function parseExecConfig(
   at: { where: string; base: string; fail: (what: string) => ConfigurationError },
 ): ExecConfig {
   const err = (field: string, what: string) => at.fail(`${at.where}${field ? `.${field}` : ''} ${what}`);
-  if (!isRecord(raw)) throw err('', 'must be a mapping');
+  if (!isJsonObject(raw)) throw err('', 'must be a mapping');
   const str = (field: string): string | undefined => {
     const v = raw[field];
     if (v === undefined || v === null || v === '') return undefined;
@@ -104,7 +102,7 @@ export function parseExecConfig(
   const envList = raw['env'] ?? [];
   if (!Array.isArray(envList)) throw err('env', 'must be a list of {name, value}');
   const env = envList.map((e, i) => {
-    if (!isRecord(e) || typeof e['name'] !== 'string' || e['name'] === '')
+    if (!isJsonObject(e) || typeof e['name'] !== 'string' || e['name'] === '')
       throw err(`env[${i}]`, 'has no name');
     if (e['value'] !== undefined && e['value'] !== null && typeof e['value'] !== 'string')
       throw err(`env[${i}].value`, 'must be a string');
@@ -246,14 +244,14 @@ export class ExecCredentialProvider {
     } catch {
       throw this.failure(`printed no ExecCredential JSON${stdout.trim() ? '' : ' (its output was empty)'}`);
     }
-    if (!isRecord(body) || body['kind'] !== 'ExecCredential')
+    if (!isJsonObject(body) || body['kind'] !== 'ExecCredential')
       throw this.failure('printed JSON that is not an ExecCredential');
     if (body['apiVersion'] !== this.config.apiVersion)
       throw this.failure(
         `answered with apiVersion ${String(body['apiVersion'])}, but the kubeconfig asks for ${this.config.apiVersion}`,
       );
     const status = body['status'];
-    if (!isRecord(status)) throw this.failure('returned no status');
+    if (!isJsonObject(status)) throw this.failure('returned no status');
     const s = (k: string): string | undefined =>
       typeof status[k] === 'string' && status[k] !== '' ? status[k] : undefined;
     const token = s('token');

@@ -23,6 +23,7 @@ import { parseDocument } from 'yaml';
 import { ConfigurationError } from '../errors.js';
 import { FileError, readTextFile } from '../util/files.js';
 import { parseExecConfig, type ExecConfig } from './exec-credential.js';
+import { isJsonObject } from '../util/json.js';
 
 /** The most Kiln reads of a kubeconfig (embedded certificates make them tens of KiB; 4 MiB is far beyond). */
 export const KUBECONFIG_LIMIT = 4 * 1024 * 1024;
@@ -118,9 +119,6 @@ interface ParsedConfig {
 
 const fail = (doc: Doc, what: string): ConfigurationError => new ConfigurationError(`${doc.label}: ${what}`);
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 function parseYaml(text: string, doc: Doc): unknown {
   // YAML 1.1, as client-go reads kubeconfigs (go-yaml v2): `insecure-skip-tls-verify: yes` is true.
   const parsed = parseDocument(text, { prettyErrors: true, uniqueKeys: true, version: '1.1' });
@@ -160,12 +158,12 @@ function readNamed(
   if (raw === undefined || raw === null) return out;
   if (!Array.isArray(raw)) throw fail(doc, `${list} must be a list`);
   raw.forEach((item, i) => {
-    if (!isRecord(item) || typeof item['name'] !== 'string' || item['name'] === '')
+    if (!isJsonObject(item) || typeof item['name'] !== 'string' || item['name'] === '')
       throw fail(doc, `${list}[${i}] has no name`);
     const name = item['name'];
     if (out.has(name)) throw fail(doc, `${list}: "${name}" is defined twice`);
     const value = item[inner] ?? {};
-    if (!isRecord(value)) throw fail(doc, `${list}[${name}].${inner} must be a mapping`);
+    if (!isJsonObject(value)) throw fail(doc, `${list}[${name}].${inner} must be a mapping`);
     out.set(name, { name, value, doc });
   });
   return out;
@@ -175,7 +173,7 @@ function parseConfig(text: string, doc: Doc): ParsedConfig {
   const data = parseYaml(text, doc);
   if (data === null || data === undefined)
     return { clusters: new Map(), users: new Map(), contexts: new Map() };
-  if (!isRecord(data))
+  if (!isJsonObject(data))
     throw fail(doc, 'expected a mapping (apiVersion: v1, kind: Config, clusters, users, contexts)');
   if (data['kind'] !== undefined && data['kind'] !== 'Config')
     throw fail(doc, `kind is ${JSON.stringify(data['kind'])}; a kubeconfig has kind: Config`);
@@ -300,7 +298,7 @@ function readCluster(e: Entry): KubeCluster {
   const tlsServerName = f.str('tls-server-name');
   const extensions = f.raw['extensions'];
   const exec = Array.isArray(extensions)
-    ? extensions.find((x): x is Record<string, unknown> => isRecord(x) && x['name'] === EXEC_EXTENSION)
+    ? extensions.find((x): x is Record<string, unknown> => isJsonObject(x) && x['name'] === EXEC_EXTENSION)
     : undefined;
   return {
     name: e.name,
@@ -316,7 +314,7 @@ function readCluster(e: Entry): KubeCluster {
 function readUser(e: Entry): KubeUser {
   const f = new Fields(e, 'users');
   if (f.raw['auth-provider'] !== undefined && f.raw['exec'] === undefined) {
-    const name = isRecord(f.raw['auth-provider']) ? f.raw['auth-provider']['name'] : undefined;
+    const name = isJsonObject(f.raw['auth-provider']) ? f.raw['auth-provider']['name'] : undefined;
     throw f.error(
       'auth-provider',
       `(${typeof name === 'string' ? name : 'unnamed'}) is not supported (client-go removed the gcp and azure ones); use an exec plugin such as gke-gcloud-auth-plugin, kubelogin or aws eks get-token`,
