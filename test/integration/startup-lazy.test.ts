@@ -31,6 +31,7 @@ const HEAVY: Record<string, string> = {
   'the image readers': 'imageLayoutVersion',
   'the Marathon client': 'deployment_success',
   'the bake builders': 'kiln layer-append',
+  'the Kubernetes client': 'apply-patch+yaml',
   'undici (@actions/core)': 'undici',
 };
 
@@ -44,7 +45,9 @@ const CONTAINS: Record<string, string[]> = {
   promote: ['the registry engine', "Kiln's HTTP layer"],
   'deploy-marathon': ['the Marathon client', "Kiln's HTTP layer"],
   'bake-image': ['the bake builders', 'the registry engine', "Kiln's HTTP layer"],
+  'deploy-k8s': ['the Kubernetes client', 'yaml', "Kiln's HTTP layer"],
   cli: [
+    'the Kubernetes client',
     'the bake builders',
     'ajv',
     'yaml',
@@ -140,6 +143,7 @@ const VALID: Record<string, Record<string, string>> = {
     INPUT_IMAGE: 'app:1',
     INPUT_DIGEST: `sha256:${'a'.repeat(64)}`,
   },
+  'deploy-k8s': { INPUT_MANIFESTS: join(work, 'app.json') },
   'bake-image': {
     INPUT_BUILDER: 'layer-append',
     INPUT_BASE: '127.0.0.1:9/base:1',

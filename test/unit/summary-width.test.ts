@@ -126,6 +126,10 @@ describe('the first lines', () => {
     ],
     ['promote', /^## ✅ promoted sha256:[0-9a-f]{12} to 2 targets; 0 B uploaded$/],
     [
+      'deploy-k8s-rolled-back',
+      /^## ❌ rolled back: Deployment\/shop-api — pod shop-api-\S+: CrashLoopBackOff \(exit 1: config missing/,
+    ],
+    [
       'bake-image',
       /^## ✅ baked sha256:[0-9a-f]{12} with layer-append \(linux\/amd64, linux\/arm64\) in 1\.87s; verify passed; pushed 4 tags$/,
     ],

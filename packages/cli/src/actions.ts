@@ -10,6 +10,7 @@ const loaders = {
   'push-registry': () => import('@kiln/action-push-registry'),
   promote: () => import('@kiln/action-promote'),
   'deploy-marathon': () => import('@kiln/action-deploy-marathon'),
+  'deploy-k8s': () => import('@kiln/action-deploy-k8s'),
   'smoke-test': () => import('@kiln/action-smoke-test'),
 } as const;
 

@@ -48,3 +48,7 @@ export * as marathonAction from './action/marathon-glue.js';
 export * as bake from './bake/index.js';
 /** bake-image's glue: inputs to a builder and its request, outputs and the summary. */
 export * as bakeAction from './action/bake.js';
+/** deploy-k8s's domain: kubeconfig, the client, manifests, rollout waits. */
+export * as kube from './kube/index.js';
+/** deploy-k8s's glue: inputs to the client and manifests, apply, wait, roll back, outputs and the summary. */
+export * as kubeAction from './action/kube.js';

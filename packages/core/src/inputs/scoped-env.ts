@@ -2,4 +2,4 @@
 // Edit the declarations, not this file (a test fails on any drift).
 
 /** Inputs that mean different things in different actions: read only as `KILN_<ACTION>_<INPUT>`. */
-export const SCOPED_ENV_INPUTS: ReadonlySet<string> = new Set(["allow-overwrite","concurrency","dry-run","env","insecure","labels","source","tags","timeout","vars"]);
+export const SCOPED_ENV_INPUTS: ReadonlySet<string> = new Set(["allow-mutable-tag","allow-overwrite","concurrency","context","digest","dry-run","env","failure-threshold","image","insecure","labels","rollback","rollback-timeout","source","tags","timeout","vars"]);

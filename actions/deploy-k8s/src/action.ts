@@ -1,0 +1,99 @@
+/**
+ * deploy-k8s: apply manifests with images substituted exactly and pinned by digest (server-side apply), wait for
+ * every workload at once under one deadline with the real failure reason, and roll back what Kiln changed. The
+ * declaration below is the single source of the action's inputs and outputs; the work is @kiln/core's `kube`
+ * namespace, glued in core's action/kube.ts.
+ */
+import { defineAction, defineActionRunner, deployInputs } from '@kiln/core/start';
+
+export const spec = defineAction({
+  name: 'deploy-k8s',
+  title: 'Kiln deploy-k8s',
+  description:
+    'Deploy manifests to Kubernetes with images pinned by digest (server-side apply); wait for every workload at once with the real failure reason; roll back.',
+  branding: { icon: 'box', color: 'orange' },
+  inputs: {
+    manifests: {
+      type: 'list',
+      required: true,
+      commas: false,
+      placeholder: 'paths',
+      description:
+        'Manifest files, directories or globs, one per line (`k8s/`, `k8s/**/*.yaml`); multi-document YAML and JSON.',
+    },
+    images: {
+      type: 'list',
+      commas: false,
+      placeholder: 'references',
+      description:
+        'Images to deploy, one per line: `registry/repo@sha256:…` replaces every container whose image has that registry and repository (exactly: a port, a digest and `app` vs `app-worker` are told apart); `name=ref` too. An entry that matches nothing is an error.',
+    },
+    ...deployInputs({
+      file: 'the manifests',
+      imageField: 'the image of every container with its repository (one more `images` entry)',
+      labelsField: "each workload's `metadata.labels`",
+      varsWhere: 'string values of the manifests',
+      forcePull: '`imagePullPolicy: Always`',
+      timeout: 'From the first apply until every workload is ready: one deadline for all of them.',
+      rollback: 'every workload Kiln changed (Deployments as `rollout undo` does; others to what ran before)',
+      rollbackScope: 'For all workloads',
+      dryRun:
+        'Server-side dry run: the API server validates and defaults every object (admission included) and nothing is stored.',
+    }),
+    'image-paths': {
+      type: 'list',
+      commas: false,
+      placeholder: 'paths',
+      description:
+        'Where custom resources keep images: `[Kind[.group]:]dotted.path` with `[*]` for list items (e.g. `Rollout.argoproj.io:spec.template.spec.containers[*].image`).',
+    },
+    namespace: {
+      type: 'string',
+      description:
+        "Namespace for objects that name none (default: the kubeconfig context's, else `default`); objects with their own keep it.",
+    },
+    kubeconfig: {
+      type: 'path',
+      description:
+        'A kubeconfig file (default: `KUBECONFIG`, `~/.kube/config`, or the in-cluster service account).',
+    },
+    'kubeconfig-data': {
+      type: 'string',
+      secret: true,
+      placeholder: 'YAML',
+      description: 'A whole kubeconfig as a (masked) secret, e.g. `${{ secrets.KUBECONFIG }}`.',
+    },
+    context: { type: 'string', description: 'The kubeconfig context (default: its current context).' },
+    'force-conflicts': {
+      type: 'boolean',
+      default: 'false',
+      description: 'Server-side apply: take over fields another manager owns (`--force-conflicts`).',
+    },
+    'failure-threshold': {
+      type: 'integer',
+      min: 1,
+      max: 1000,
+      default: '3',
+      description:
+        'Fail a workload as soon as a new pod restarted (crash loop, OOM) or failed to pull or start this many times.',
+    },
+  },
+  outputs: {
+    result: {
+      description: '`deployed`, `unchanged`, `rolled-back`, `failed`, `cancelled` or `dry-run`.',
+    },
+    resources: {
+      type: 'json',
+      description:
+        'JSON array, one object per resource: kind, name, namespace, action (created/configured/unchanged), result, reason, revision, previousRevision.',
+    },
+    images: { type: 'list', description: 'The images deployed (pinned references), one per line.' },
+    namespaces: { type: 'list', separator: ',', description: 'Namespaces touched, comma-separated.' },
+  },
+});
+
+export const action = defineActionRunner({
+  spec,
+  // The work, and all it loads (YAML, the Kubernetes client), is in run.ts: loaded when the action runs.
+  main: async (ctx) => (await import('./run.js')).main(ctx),
+});

@@ -1,0 +1,432 @@
+/**
+ * deploy-k8s's glue: inputs → the kubeconfig and client, the manifests (loaded, images substituted exactly and
+ * pinned, namespaces resolved by discovery, Kiln's release annotations) → server-side apply (Namespaces and CRDs
+ * first) → one wait for every workload → on failure, every changed object back to what ran before → outputs and the
+ * summary. The domain is packages/core/src/kube/.
+ */
+import { ConfigurationError, EXIT_CODES, InputError } from '../errors.js';
+import { KubeClient, type KubeResource } from '../kube/client.js';
+import { KubeError } from '../kube/errors.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
+import { substituteImages } from '../kube/manifest-images.js';
+import { builtinIsNamespaced, resolveNamespaces } from '../kube/manifest-namespaces.js';
+import { annotateRelease, loadManifests, releaseAnnotations, type Manifest } from '../kube/manifests.js';
+import { isWaitable } from '../kube/rollout.js';
+import { waitForRollouts, type RolloutResult, type RolloutSource, type RolloutTarget } from '../kube/wait.js';
+import type { Summary } from '../platform/summary.js';
+import type { Logger, Platform } from '../platform/types.js';
+import { formatDuration } from '../util/duration.js';
+import { isJsonObject, type JsonObject } from '../util/json.js';
+
+/** The inputs deploy-k8s declares, as its `main` receives them. */
+export interface KubeInputValues {
+  manifests: string[];
+  images: string[];
+  image?: string;
+  digest?: string;
+  'allow-mutable-tag': boolean;
+  labels: Record<string, string>;
+  vars: Record<string, string>;
+  'release-id'?: string;
+  timeout: number;
+  rollback: string;
+  'rollback-timeout': number;
+  'dry-run': boolean;
+  'image-paths': string[];
+  namespace?: string;
+  kubeconfig?: string;
+  'kubeconfig-data'?: string;
+  context?: string;
+  'force-conflicts': boolean;
+  'failure-threshold': number;
+}
+
+export interface KubeContext {
+  platform: Platform;
+  log: Logger;
+  signal: AbortSignal;
+  summary: Summary;
+  setOutput(name: string, value: string | number | boolean): void;
+}
+
+/** One object of the deploy, as the outputs and the summary report it. */
+export interface ResourceReport {
+  kind: string;
+  name: string;
+  namespace?: string;
+  action: 'created' | 'configured' | 'unchanged' | 'dry-run';
+  result: 'applied' | 'ready' | 'failed' | 'timed-out' | 'cancelled' | 'rolled-back' | 'rollback-failed';
+  reason?: string;
+  /** This object was put back to what ran before (after its own failure or another's). */
+  rolledBack?: boolean;
+  revision?: string;
+  previousRevision?: string;
+}
+
+const REVISION = 'deployment.kubernetes.io/revision';
+/** What the API server owns or computes: never sent back when an object is restored. */
+const SERVER_FIELDS = [
+  'resourceVersion',
+  'uid',
+  'creationTimestamp',
+  'generation',
+  'managedFields',
+  'selfLink',
+];
+
+/** Applied first: what the rest of the manifests may need to exist. */
+function applyOrder(m: Manifest): number {
+  return m.kind === 'Namespace' ? 0 : m.kind === 'CustomResourceDefinition' ? 1 : 2;
+}
+
+/** The deploy, from validated inputs to outputs and summary; returns the exit code. */
+export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Promise<number> {
+  const { platform, log, signal } = ctx;
+  const started = Date.now();
+  const deadline = started + inputs.timeout;
+
+  // Everything local is checked before the first request.
+  const images = [...inputs.images];
+  if (inputs.image)
+    images.push(inputs.digest ? `${inputs.image.replace(/@.*$/, '')}@${inputs.digest}` : inputs.image);
+  else if (inputs.digest)
+    throw new InputError('digest', 'needs image (the repository it pins); or give images.');
+  const loaded = loadManifests(inputs.manifests, { cwd: platform.workspace, vars: inputs.vars });
+  for (const w of loaded.warnings) log.warning(w);
+  const subst = substituteImages(loaded.manifests, images, {
+    allowMutableTag: inputs['allow-mutable-tag'],
+    imagePaths: inputs['image-paths'],
+  });
+  for (const w of subst.warnings) log.warning(w);
+  for (const n of subst.notes) log.info(n);
+  const config = loadKubeConfig({
+    ...(inputs['kubeconfig-data'] ? { inline: inputs['kubeconfig-data'] } : {}),
+    ...(inputs.kubeconfig ? { path: inputs.kubeconfig } : {}),
+    ...(inputs.context ? { context: inputs.context } : {}),
+    ...(inputs.namespace ? { namespace: inputs.namespace } : {}),
+    env: platform.env,
+    cwd: platform.workspace,
+  });
+  const client = new KubeClient({ config, log, onSecret: (v) => platform.setSecret(v), env: platform.env });
+  const call = { signal, deadline };
+
+  // Discovery decides what is namespaced (a CRD applied in this deploy is found by its manifest).
+  const resources = new Map<string, KubeResource | undefined>();
+  for (const m of loaded.manifests) {
+    const key = `${m.apiVersion} ${m.kind}`;
+    if (resources.has(key)) continue;
+    resources.set(key, await client.resourceFor(m.apiVersion, m.kind, call).catch(() => undefined));
+  }
+  const ns = resolveNamespaces(loaded.manifests, {
+    defaultNamespace: config.namespace,
+    resourceIsNamespaced: (apiVersion, kind) =>
+      resources.get(`${apiVersion} ${kind}`)?.namespaced ?? builtinIsNamespaced(apiVersion, kind),
+  });
+  for (const w of ns.warnings) log.warning(w);
+  annotateRelease(loaded.manifests, releaseAnnotations(platform.ci(), inputs['release-id']), {
+    imagePaths: inputs['image-paths'],
+  });
+  for (const m of loaded.manifests)
+    if (Object.keys(inputs.labels).length && isWaitable(m.kind)) {
+      const meta = m.object.metadata as JsonObject;
+      meta.labels = { ...(isJsonObject(meta.labels) ? meta.labels : {}), ...inputs.labels };
+    }
+
+  const dryRun = inputs['dry-run'];
+  log.info(
+    `${dryRun ? 'Dry run (server-side): ' : ''}applying ${loaded.manifests.length} object(s) to ${config.cluster.server} (${config.source}${config.context ? `, context ${config.context}` : ''}; namespace${ns.namespaces.length === 1 ? '' : 's'} ${ns.namespaces.join(', ') || config.namespace}).`,
+  );
+
+  // Apply, remembering what ran before (the rollback target).
+  const reports: ResourceReport[] = [];
+  const previous = new Map<ResourceReport, JsonObject | undefined>();
+  const ordered = [...loaded.manifests].sort((a, b) => applyOrder(a) - applyOrder(b));
+  for (const m of ordered) {
+    const namespace = (m.object.metadata as JsonObject).namespace as string | undefined;
+    const ref = { apiVersion: m.apiVersion, kind: m.kind, name: m.name, ...(namespace ? { namespace } : {}) };
+    const before = await client.get(ref, call);
+    const after = await client.apply(m.object, { ...call, force: inputs['force-conflicts'], dryRun });
+    const report: ResourceReport = {
+      kind: m.kind,
+      name: m.name,
+      ...(namespace ? { namespace } : {}),
+      action: dryRun
+        ? 'dry-run'
+        : !before
+          ? 'created'
+          : metaOf(before).resourceVersion === metaOf(after).resourceVersion
+            ? 'unchanged'
+            : 'configured',
+      result: 'applied',
+      ...(revisionOf(before) ? { previousRevision: revisionOf(before) } : {}),
+    };
+    previous.set(report, before);
+    reports.push(report);
+    log.info(`${m.kind}/${m.name}${namespace ? ` (${namespace})` : ''}: ${report.action}`);
+  }
+
+  const setCommon = (result: string) => {
+    ctx.setOutput('result', result);
+    ctx.setOutput('resources', JSON.stringify(reports));
+    ctx.setOutput(
+      'images',
+      subst.changes
+        .map((c) => c.after)
+        .filter((v, i, a) => a.indexOf(v) === i)
+        .join('\n'),
+    );
+    ctx.setOutput('namespaces', ns.namespaces.join(','));
+  };
+  if (dryRun) {
+    setCommon('dry-run');
+    fillKubeSummary(ctx.summary, 'dry-run', reports, Date.now() - started);
+    log.info('dry-run: the API server validated every object; nothing was stored.');
+    return EXIT_CODES.ok;
+  }
+
+  // Wait for every changed workload at once, under the one deadline.
+  const source = rolloutSource(client, call);
+  const waitFor = reports.filter((r) => isWaitable(r.kind) && r.action !== 'unchanged');
+  const results = await waitForRollouts(waitFor.map(targetOf), {
+    deadline,
+    failureThreshold: inputs['failure-threshold'],
+    signal,
+    log,
+    source,
+  });
+  applyResults(waitFor, results);
+  for (const r of reports) if (r.result === 'applied' && isWaitable(r.kind)) r.result = 'ready';
+  const failed = reports.filter((r) => r.result === 'failed' || r.result === 'timed-out');
+  if (reports.some((r) => r.result === 'cancelled')) {
+    setCommon('cancelled');
+    fillKubeSummary(ctx.summary, 'cancelled', reports, Date.now() - started);
+    return EXIT_CODES.failed;
+  }
+  if (failed.length === 0) {
+    const changed = reports.some((r) => r.action !== 'unchanged');
+    for (const r of reports) {
+      if (r.kind !== 'Deployment') continue;
+      const now = await client.get(refOf(r), call).catch(() => undefined);
+      if (revisionOf(now)) r.revision = revisionOf(now);
+    }
+    setCommon(changed ? 'deployed' : 'unchanged');
+    fillKubeSummary(ctx.summary, changed ? 'deployed' : 'unchanged', reports, Date.now() - started);
+    log.info(`deploy-k8s: ${changed ? 'deployed' : 'unchanged'} in ${formatDuration(Date.now() - started)}.`);
+    return EXIT_CODES.ok;
+  }
+
+  // Failed: put back what Kiln changed, or leave it and say so.
+  if (inputs.rollback === 'auto') {
+    const rollbackDeadline = Date.now() + inputs['rollback-timeout'];
+    const undo = reports.filter((r) => r.action === 'configured' || r.action === 'created');
+    for (const r of undo) {
+      const before = previous.get(r);
+      try {
+        if (before)
+          await client.apply(restorable(before), { signal, deadline: rollbackDeadline, force: true });
+        else await client.delete(refOf(r), { signal, deadline: rollbackDeadline });
+        log.info(
+          `${r.kind}/${r.name}: ${before ? 'restored to what ran before' : 'created by this deploy: deleted'}`,
+        );
+      } catch (e) {
+        r.result = 'rollback-failed';
+        r.reason = `${r.reason ? `${r.reason}; ` : ''}rollback: ${(e as Error).message}`;
+      }
+    }
+    const back = undo.filter((r) => r.result !== 'rollback-failed' && previous.get(r) && isWaitable(r.kind));
+    const settled = await waitForRollouts(back.map(targetOf), {
+      deadline: rollbackDeadline,
+      failureThreshold: inputs['failure-threshold'],
+      signal,
+      log,
+      source,
+    });
+    back.forEach((r, i) => {
+      const s = settled[i];
+      if (s?.result === 'ready') {
+        r.rolledBack = true;
+        if (r.result === 'ready' || r.result === 'applied') r.result = 'rolled-back';
+      } else {
+        r.reason = `${r.reason ?? r.result}; rollback ${s?.result ?? 'not verified'}${s?.reason ? `: ${s.reason}` : ''}`;
+        r.result = 'rollback-failed';
+      }
+    });
+    for (const r of undo)
+      if (!previous.get(r) && r.result !== 'rollback-failed') {
+        r.rolledBack = true;
+        if (r.result === 'ready' || r.result === 'applied') r.result = 'rolled-back';
+      }
+  } else {
+    log.warning('rollback: none — the failed workloads are left as they are.');
+  }
+  const rolledBack = inputs.rollback === 'auto' && !reports.some((r) => r.result === 'rollback-failed');
+  const first = failed[0] as ResourceReport;
+  setCommon(rolledBack ? 'rolled-back' : 'failed');
+  fillKubeSummary(ctx.summary, rolledBack ? 'rolled-back' : 'failed', reports, Date.now() - started);
+  log.error(
+    `deploy-k8s failed${rolledBack ? ' and was rolled back' : ''}: ${first.kind}/${first.name}: ${first.reason ?? first.result}`,
+  );
+  return EXIT_CODES.failed;
+}
+
+function metaOf(o: JsonObject | undefined): JsonObject {
+  return o && isJsonObject(o.metadata) ? o.metadata : {};
+}
+
+function revisionOf(o: JsonObject | undefined): string | undefined {
+  const a = metaOf(o).annotations;
+  return isJsonObject(a) && typeof a[REVISION] === 'string' ? (a[REVISION] as string) : undefined;
+}
+
+function targetOf(r: ResourceReport): RolloutTarget {
+  return { kind: r.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) };
+}
+
+function refOf(r: ResourceReport) {
+  return {
+    apiVersion: apiVersionOf(r.kind),
+    kind: r.kind,
+    name: r.name,
+    ...(r.namespace ? { namespace: r.namespace } : {}),
+  };
+}
+
+function apiVersionOf(kind: string): string {
+  return kind === 'Job' || kind === 'CronJob'
+    ? 'batch/v1'
+    : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(kind)
+      ? 'apps/v1'
+      : 'v1';
+}
+
+function applyResults(reports: ResourceReport[], results: RolloutResult[]): void {
+  reports.forEach((r, i) => {
+    const s = results[i];
+    if (!s) return;
+    r.result = s.result;
+    if (s.reason) r.reason = s.reason;
+  });
+}
+
+/** What ran before, as an object to apply again: without what the server computes. */
+function restorable(before: JsonObject): JsonObject {
+  const o = JSON.parse(JSON.stringify(before)) as JsonObject;
+  delete o.status;
+  const meta = metaOf(o);
+  for (const f of SERVER_FIELDS) delete meta[f];
+  return o;
+}
+
+/** The wait's view of the cluster through the client: the workload's watch, its pods, events and revisions. */
+function rolloutSource(client: KubeClient, call: { signal: AbortSignal; deadline: number }): RolloutSource {
+  return {
+    async *watch(target, signal) {
+      const kind = {
+        apiVersion: target.apiVersion ?? apiVersionOf(target.kind),
+        kind: target.kind,
+        ...(target.namespace ? { namespace: target.namespace } : {}),
+      };
+      for await (const e of client.watch(kind, {
+        signal,
+        deadline: call.deadline,
+        fieldSelector: `metadata.name=${target.name}`,
+      })) {
+        if (e.type === 'RELISTED') {
+          const item = e.items.find((i) => metaOf(i).name === target.name);
+          if (item) yield item;
+        } else yield e;
+      }
+    },
+    async pods(target, workload, signal) {
+      const o = { signal, deadline: call.deadline };
+      const namespace = target.namespace;
+      const spec = isJsonObject(workload.spec) ? workload.spec : {};
+      const selector =
+        isJsonObject(spec.selector) && isJsonObject(spec.selector.matchLabels)
+          ? spec.selector.matchLabels
+          : {};
+      const labelSelector = Object.entries(selector)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(',');
+      const inNs = (apiVersion: string, kind: string) => ({
+        apiVersion,
+        kind,
+        ...(namespace ? { namespace } : {}),
+      });
+      const [pods, events, replicaSets, controllerRevisions] = await Promise.all([
+        client.list(inNs('v1', 'Pod'), { ...o, ...(labelSelector ? { labelSelector } : {}) }),
+        client.list(inNs('v1', 'Event'), o),
+        target.kind === 'Deployment'
+          ? client.list(inNs('apps/v1', 'ReplicaSet'), { ...o, ...(labelSelector ? { labelSelector } : {}) })
+          : undefined,
+        target.kind === 'StatefulSet' || target.kind === 'DaemonSet'
+          ? client
+              .list(inNs('apps/v1', 'ControllerRevision'), {
+                ...o,
+                ...(labelSelector ? { labelSelector } : {}),
+              })
+              .catch(() => undefined)
+          : undefined,
+      ]);
+      return {
+        pods: pods.items,
+        events: events.items,
+        ...(replicaSets ? { replicaSets: replicaSets.items } : {}),
+        ...(controllerRevisions ? { controllerRevisions: controllerRevisions.items } : {}),
+      };
+    },
+  };
+}
+
+const ICON: Record<string, string> = {
+  deployed: '✅',
+  unchanged: '✅',
+  'dry-run': '🔍',
+  'rolled-back': '❌',
+  failed: '❌',
+  cancelled: '⚠️',
+};
+
+/** The summary: what happened and why first, then one row per object (at most five columns). */
+export function fillKubeSummary(
+  summary: Summary,
+  result: string,
+  reports: ResourceReport[],
+  durationMs: number,
+): void {
+  const bad = reports.find(
+    (r) => r.result === 'failed' || r.result === 'timed-out' || r.result === 'rollback-failed',
+  );
+  const why = bad ? `: ${bad.kind}/${bad.name} — ${bad.reason ?? bad.result}` : '';
+  const what =
+    result === 'deployed'
+      ? `deployed ${reports.filter((r) => r.action !== 'unchanged').length} object(s) in ${formatDuration(durationMs)}`
+      : result === 'unchanged'
+        ? 'unchanged: every object already held what was applied'
+        : result === 'dry-run'
+          ? `dry run: ${reports.length} object(s) validated by the API server; nothing stored`
+          : result === 'rolled-back'
+            ? `rolled back${why}`
+            : `${result}${why}`;
+  summary.heading(`${ICON[result] ?? '❌'} ${what}`);
+  summary.table(
+    ['Object', 'Namespace', 'Applied', 'Result', 'Revision'],
+    reports.map((r) => [
+      `${r.kind}/${r.name}`,
+      r.namespace ?? '',
+      r.action,
+      `${r.result}${r.rolledBack && r.result !== 'rolled-back' ? ', rolled back' : ''}${r.reason && r.result !== 'ready' ? `: ${r.reason}` : ''}`,
+      r.revision ? `${r.previousRevision ?? '—'} → ${r.revision}` : (r.previousRevision ?? ''),
+    ]),
+  );
+}
+
+/** A Kubernetes error as the user should see it (one line; credentials and permissions are the user's to fix). */
+export function kubeUserError(e: unknown): unknown {
+  if (
+    e instanceof KubeError &&
+    (e.kind === 'auth' || e.kind === 'forbidden' || e.kind === 'invalid' || e.kind === 'conflict')
+  )
+    return new ConfigurationError(e.message, { cause: e });
+  return e;
+}
