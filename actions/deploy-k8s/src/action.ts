@@ -69,6 +69,12 @@ export const spec = defineAction({
       default: 'false',
       description: 'Server-side apply: take over fields another manager owns (`--force-conflicts`).',
     },
+    annotate: {
+      type: 'boolean',
+      default: 'true',
+      description:
+        "Add Kiln's release annotations (`kiln.dev/release-id`, `kiln.dev/commit`, `kiln.dev/run-url`) to the workloads; `false` for clusters whose RBAC does not allow it.",
+    },
     'failure-threshold': {
       type: 'integer',
       min: 1,
@@ -85,7 +91,11 @@ export const spec = defineAction({
     resources: {
       type: 'json',
       description:
-        'JSON array, one object per resource: kind, name, namespace, action (created/configured/unchanged), result, reason, revision, previousRevision.',
+        'JSON array, one object per resource: kind, name, namespace, action (created/configured/unchanged), result, reason, rolledBack, images, ready (ready/desired), revision, previousRevision.',
+    },
+    revision: {
+      description:
+        "The Deployments' revisions after the deploy (space-separated, in manifest order): `kubectl rollout undo --to-revision`.",
     },
     images: { type: 'list', description: 'The images deployed (pinned references), one per line.' },
     namespaces: { type: 'list', separator: ',', description: 'Namespaces touched, comma-separated.' },

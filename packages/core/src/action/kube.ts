@@ -39,6 +39,7 @@ export interface KubeInputValues {
   context?: string;
   'force-conflicts': boolean;
   'failure-threshold': number;
+  annotate: boolean;
 }
 
 export interface KubeContext {
@@ -59,6 +60,10 @@ export interface ResourceReport {
   reason?: string;
   /** This object was put back to what ran before (after its own failure or another's). */
   rolledBack?: boolean;
+  /** The images its containers run (as applied). */
+  images?: string[];
+  /** Workloads: ready / desired pods at the end. */
+  ready?: string;
   revision?: string;
   previousRevision?: string;
 }
@@ -123,9 +128,10 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
       resources.get(`${apiVersion} ${kind}`)?.namespaced ?? builtinIsNamespaced(apiVersion, kind),
   });
   for (const w of ns.warnings) log.warning(w);
-  annotateRelease(loaded.manifests, releaseAnnotations(platform.ci(), inputs['release-id']), {
-    imagePaths: inputs['image-paths'],
-  });
+  if (inputs.annotate)
+    annotateRelease(loaded.manifests, releaseAnnotations(platform.ci(), inputs['release-id']), {
+      imagePaths: inputs['image-paths'],
+    });
   for (const m of loaded.manifests)
     if (Object.keys(inputs.labels).length && isWaitable(m.kind)) {
       const meta = m.object.metadata as JsonObject;
@@ -160,11 +166,28 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
       result: 'applied',
       ...(revisionOf(before) ? { previousRevision: revisionOf(before) } : {}),
     };
+    const used = subst.images.filter((u) => u.object === `${m.kind}/${m.name}` && u.namespace === namespace);
+    if (used.length) report.images = [...new Set(used.map((u) => u.image))];
     previous.set(report, before);
     reports.push(report);
     log.info(`${m.kind}/${m.name}${namespace ? ` (${namespace})` : ''}: ${report.action}`);
   }
 
+  /** Every workload's revision and ready/desired pods as they are now (what the outputs report). */
+  const refresh = async () => {
+    for (const r of reports) {
+      if (!isWaitable(r.kind)) continue;
+      const now = await client.get(refOf(r), { signal }).catch(() => undefined);
+      if (revisionOf(now)) r.revision = revisionOf(now);
+      const st = now && isJsonObject(now.status) ? now.status : {};
+      const sp = now && isJsonObject(now.spec) ? now.spec : {};
+      const desired =
+        r.kind === 'DaemonSet' ? st.desiredNumberScheduled : r.kind === 'Job' ? sp.completions : sp.replicas;
+      const ready =
+        r.kind === 'DaemonSet' ? st.numberReady : r.kind === 'Job' ? st.succeeded : st.readyReplicas;
+      if (desired !== undefined) r.ready = `${Number(ready ?? 0)}/${Number(desired)}`;
+    }
+  };
   const setCommon = (result: string) => {
     ctx.setOutput('result', result);
     ctx.setOutput('resources', JSON.stringify(reports));
@@ -176,6 +199,13 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
         .join('\n'),
     );
     ctx.setOutput('namespaces', ns.namespaces.join(','));
+    ctx.setOutput(
+      'revision',
+      reports
+        .filter((r) => r.kind === 'Deployment' && r.revision)
+        .map((r) => r.revision)
+        .join(' '),
+    );
   };
   if (dryRun) {
     setCommon('dry-run');
@@ -204,11 +234,7 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
   }
   if (failed.length === 0) {
     const changed = reports.some((r) => r.action !== 'unchanged');
-    for (const r of reports) {
-      if (r.kind !== 'Deployment') continue;
-      const now = await client.get(refOf(r), call).catch(() => undefined);
-      if (revisionOf(now)) r.revision = revisionOf(now);
-    }
+    await refresh();
     setCommon(changed ? 'deployed' : 'unchanged');
     fillKubeSummary(ctx.summary, changed ? 'deployed' : 'unchanged', reports, Date.now() - started);
     log.info(`deploy-k8s: ${changed ? 'deployed' : 'unchanged'} in ${formatDuration(Date.now() - started)}.`);
@@ -259,6 +285,7 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
   } else {
     log.warning('rollback: none — the failed workloads are left as they are.');
   }
+  await refresh();
   const rolledBack = inputs.rollback === 'auto' && !reports.some((r) => r.result === 'rollback-failed');
   const first = failed[0] as ResourceReport;
   setCommon(rolledBack ? 'rolled-back' : 'failed');
