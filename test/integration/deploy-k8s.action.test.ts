@@ -89,6 +89,7 @@ describe('deploy-k8s through the GitHub runner', () => {
       expect(r.outputs.get('result')).toBe('deployed');
       expect(r.outputs.get('images')).toBe(`${REPO}@${D1}`);
       expect(r.outputs.get('namespaces')).toBe('default');
+      expect(r.outputs.get('revision')).toBe('1');
       expect(JSON.parse(r.outputs.get('resources') as string)).toEqual([
         expect.objectContaining({
           kind: 'Deployment',
@@ -96,6 +97,8 @@ describe('deploy-k8s through the GitHub runner', () => {
           action: 'created',
           result: 'ready',
           revision: '1',
+          ready: '2/2',
+          images: [`${REPO}@${D1}`],
         }),
         expect.objectContaining({ kind: 'Service', name: 'web', action: 'created', result: 'applied' }),
       ]);
