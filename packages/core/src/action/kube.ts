@@ -166,7 +166,9 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
       result: 'applied',
       ...(revisionOf(before) ? { previousRevision: revisionOf(before) } : {}),
     };
-    const used = subst.images.filter((u) => u.object === `${m.kind}/${m.name}` && u.namespace === namespace);
+    const used = subst.images.filter(
+      (u) => u.file === m.file && u.document === m.document && u.field.startsWith(`${m.pointer}/`),
+    );
     if (used.length) report.images = [...new Set(used.map((u) => u.image))];
     previous.set(report, before);
     reports.push(report);
