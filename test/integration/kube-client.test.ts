@@ -6,9 +6,9 @@
  * 403, proxy-url. And, when the Kubernetes simulator exists (test/sim/kube/), apply a Deployment and watch it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { CancelledError } from '../../packages/core/src/errors.js';
 import { closeHttpPools } from '../../packages/core/src/http/http.js';
@@ -516,4 +516,85 @@ describe('watch', () => {
     expect(timedOut.kind).toBe('timeout');
     expect(timedOut.message).toBe('watch Deployment in shop: the deadline passed');
   });
+});
+
+/**
+ * The Kubernetes simulator (test/sim/kube/, another piece of work): loaded only when it is there, through the
+ * little of its interface used here, so these tests never depend on it otherwise.
+ */
+interface KubeSimLike {
+  kubeconfig(o?: { user?: 'token' | 'certificate' | 'none'; namespace?: string }): string;
+  get(apiVersion: string, kind: string, namespace: string, name: string): JsonObject | undefined;
+  requests: Array<{ method: string; url: string; headers: Record<string, string | string[] | undefined> }>;
+  loopErrors: Error[];
+  close(): Promise<void>;
+}
+type StartKubeSim = (o: {
+  timeScale?: number;
+  tls?: boolean;
+  clientCertificates?: boolean;
+}) => Promise<KubeSimLike>;
+const SIM = join(here, '../sim/kube/server.ts');
+
+(existsSync(SIM) ? describe : describe.skip)('against the Kubernetes simulator (test/sim/kube)', () => {
+  const cases: Array<{
+    name: string;
+    options: { timeScale: number; tls?: boolean; clientCertificates?: boolean };
+    user: 'none' | 'certificate';
+  }> = [
+    { name: 'plain http', options: { timeScale: 200 }, user: 'none' },
+    {
+      name: 'https with a client certificate',
+      options: { timeScale: 200, tls: true, clientCertificates: true },
+      user: 'certificate',
+    },
+  ];
+  test.each(cases)(
+    '$name: server-side apply a Deployment (dry run first) and watch it become available',
+    async ({ options, user }) => {
+      const { startKubeSim } = (await import(pathToFileURL(SIM).href)) as { startKubeSim: StartKubeSim };
+      const sim = await startKubeSim(options);
+      closers.push(() => sim.close());
+      const kube = client(sim.kubeconfig({ user, namespace: 'shop' }));
+      // A cluster-scoped object first: the namespace.
+      const ns = await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+      expect((ns['metadata'] as Obj)['namespace']).toBeUndefined();
+      const ref = { apiVersion: 'apps/v1', kind: 'Deployment' };
+      const { resourceVersion } = await kube.list(ref, { fieldSelector: 'metadata.name=web' });
+
+      const dry = await kube.apply(deployment(2), { dryRun: true });
+      expect((dry['metadata'] as Obj)['uid']).toEqual(expect.any(String));
+      expect(sim.get('apps/v1', 'Deployment', 'shop', 'web')).toBeUndefined();
+      await kube.apply(deployment(2));
+      const stored = sim.get('apps/v1', 'Deployment', 'shop', 'web');
+      const managers = ((stored?.['metadata'] as Obj)['managedFields'] as Obj[]).map((m) => [
+        m['manager'],
+        m['operation'],
+      ]);
+      expect(managers).toContainEqual(['kiln', 'Apply']);
+
+      const seen: string[] = [];
+      for await (const event of kube.watch(ref, {
+        resourceVersion,
+        fieldSelector: 'metadata.name=web',
+        deadline: Date.now() + 30_000,
+      })) {
+        if (event.type === 'RELISTED') continue;
+        const status = (event.object['status'] ?? {}) as Obj;
+        seen.push(event.type);
+        if (event.type === 'MODIFIED' && status['availableReplicas'] === 2 && status['updatedReplicas'] === 2)
+          break;
+      }
+      expect(seen[0]).toBe('ADDED');
+      expect(seen.at(-1)).toBe('MODIFIED');
+      const patch = sim.requests.find(
+        (r) => r.method === 'PATCH' && r.url.includes('/deployments/') && !r.url.includes('dryRun'),
+      );
+      expect(patch?.url).toMatch(
+        /\/apis\/apps\/v1\/namespaces\/shop\/deployments\/web\?fieldManager=kiln&force=false$/,
+      );
+      expect(patch?.headers['content-type']).toBe('application/apply-patch+yaml');
+      expect(sim.loopErrors).toEqual([]);
+    },
+  );
 });
