@@ -828,7 +828,9 @@ export class KubeClient {
           operation,
           server: this.server,
         });
-      const wait = backoffDelay(failures - 1, DEFAULT_RETRY);
+      const backoff = backoffDelay(failures - 1, DEFAULT_RETRY);
+      const wait =
+        o.deadline === undefined ? backoff : Math.min(backoff, Math.max(0, o.deadline - this.now()));
       this.o.log.debug(`${operation}: ${why}; resuming in ${wait}ms.`);
       await sleep(wait, o.signal);
     };
@@ -841,6 +843,7 @@ export class KubeClient {
           server: this.server,
         });
       let res: HttpResponse;
+      const opened = this.now();
       try {
         res = await this.send('GET', path, operation, {
           ...o,
@@ -910,9 +913,9 @@ export class KubeClient {
         yield await relist();
         continue;
       }
-      // The server ended the watch (its timeout): resume from the last version. A stream that ended with nothing
-      // in it (a proxy cutting it at once) waits before the next attempt, so it never spins.
-      if (lines === 0) await pause('the watch ended with no events');
+      // The server ended the watch (its timeout): resume from the last version. A stream that ended at once with
+      // nothing in it (a proxy cutting it) waits before the next attempt, so it never spins.
+      if (lines === 0 && this.now() - opened < 1000) await pause('the watch ended at once with no events');
     }
   }
 }
