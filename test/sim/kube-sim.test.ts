@@ -176,6 +176,20 @@ describe('kubectl 1.32 against the simulator', () => {
       expect(ns).toMatch(new RegExp(`^${name}\\s+Active`, 'm'));
     const nodes = await ok(kc, ['get', 'nodes']);
     expect(nodes.match(/^sim-node-\d\s+Ready/gm)).toHaveLength(3);
+    // kubectl 1.32 asks for aggregated discovery first: one document per /api and /apis, no per-group lists.
+    const discovery = s.requests.filter((r) => r.path === '/apis');
+    expect(discovery.length).toBeGreaterThan(0);
+    expect(discovery.every((r) => r.status === 200)).toBe(true);
+    expect(s.requests.some((r) => r.path === '/apis/apps/v1')).toBe(false);
+  });
+
+  test('legacy discovery (a server without aggregated discovery): kubectl falls back to the group lists', async () => {
+    const s = await sim({ aggregatedDiscovery: false });
+    const kc = s.writeKubeconfig();
+    await ok(kc, ['apply', '--server-side', '-f', fixture('deployment.yaml')]);
+    expect(await ok(kc, ['get', 'deployments'])).toMatch(/^web\s+\d\/3\s/m);
+    expect(s.requests.some((r) => r.path === '/apis/apps/v1' && r.status === 200)).toBe(true);
+    expect(await ok(kc, ['api-resources', '--api-group=apps', '-o', 'name'])).toMatch(/^deployments\.apps$/m);
   });
 
   test('server-side apply, then rollout status succeeds; the controllers leave what kubectl and clients read', async () => {
@@ -1007,6 +1021,31 @@ describe('the API over HTTP', () => {
     expect((await api(s, 'GET', '/apis/example.com/v1')).body['resources']).toEqual([
       expect.objectContaining({ name: 'widgets', kind: 'Widget', namespaced: true, shortNames: ['wd'] }),
       expect.objectContaining({ name: 'widgets/status' }),
+    ]);
+    const aggregated = await fetch(`${s.url}/apis`, {
+      headers: {
+        Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json',
+      },
+    });
+    expect(aggregated.headers.get('content-type')).toBe(
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    );
+    const groups = ((await aggregated.json()) as JsonObject)['items'] as JsonObject[];
+    const example = groups.find((g) => at(g, 'metadata.name') === 'example.com');
+    expect(at(example, 'versions')).toEqual([
+      {
+        version: 'v1',
+        freshness: 'Current',
+        resources: [
+          expect.objectContaining({
+            resource: 'widgets',
+            responseKind: { group: 'example.com', version: 'v1', kind: 'Widget' },
+            scope: 'Namespaced',
+            singularResource: 'widget',
+            subresources: [expect.objectContaining({ subresource: 'status' })],
+          }),
+        ],
+      },
     ]);
     const index2 = await api(s, 'GET', '/openapi/v3');
     expect(Object.keys(index2.body['paths'] as object)).toContain('apis/example.com/v1');

@@ -154,6 +154,11 @@ export class KubeApi {
     return o ? clone(o) : undefined;
   }
 
+  /** Objects as stored, not copied: read-only views for loops that only look (the garbage collector). */
+  scan(t: ResourceType, namespace = ''): readonly JsonObject[] {
+    return this.store.list(typeKey(t), t.namespaced ? namespace : '');
+  }
+
   /** Objects as stored (copies), for controllers. */
   all(t: ResourceType, namespace = ''): JsonObject[] {
     return this.store.list(typeKey(t), t.namespaced ? namespace : '').map((o) => clone(o));
@@ -759,9 +764,11 @@ export class KubeApi {
       if (w.dryRun) return this.present(t, o);
       return this.present(t, this.store.put(key, o));
     }
-    if (w.dryRun) return successStatus(t, live);
-    this.store.remove(key, namespaceOf(live), name);
-    return successStatus(t, live);
+    // Kinds whose storage sets ReturnDeletedObject answer with the object, the others with a Status.
+    const returnObject = t.crd !== undefined || t.kind === 'Service' || t.kind === 'CustomResourceDefinition';
+    if (w.dryRun) return returnObject ? this.present(t, live) : successStatus(t, live);
+    const gone = this.store.remove(key, namespaceOf(live), name);
+    return returnObject ? this.present(t, gone ?? live) : successStatus(t, live);
   }
 
   /** Pods terminate gracefully: deletionTimestamp now + grace; the kubelet removes them (grace 0 = at once). */

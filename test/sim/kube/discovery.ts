@@ -124,3 +124,70 @@ export function resourceListFor(registry: Registry, group: string, version: stri
   if (!gv) return undefined;
   return apiResourceList(gv.types, groupVersion(gv));
 }
+
+export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** Whether a request's Accept asks for aggregated discovery (apidiscovery.k8s.io/v2), as kubectl 1.32 does first. */
+export function wantsAggregated(accept: string): boolean {
+  return accept
+    .split(',')
+    .some(
+      (part) =>
+        /g=apidiscovery\.k8s\.io/.test(part) &&
+        /v=v2(;|$)/.test(part.replace(/\s/g, '')) &&
+        /as=APIGroupDiscoveryList/.test(part),
+    );
+}
+
+function resourceDiscovery(t: ResourceType): JsonObject {
+  const subresources: JsonObject[] = t.subresources.map((sub) => {
+    if (sub === 'scale') {
+      return {
+        subresource: 'scale',
+        responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+        verbs: ['get', 'patch', 'update'],
+      };
+    }
+    if (sub === 'log')
+      return { subresource: 'log', responseKind: { group: '', version: 'v1', kind: 'Pod' }, verbs: ['get'] };
+    return {
+      subresource: sub,
+      responseKind: { group: t.group, version: t.version, kind: t.kind },
+      verbs: ['get', 'patch', 'update'],
+    };
+  });
+  if (t.kind === 'Namespace' && !t.crd) {
+    subresources.push({
+      subresource: 'finalize',
+      responseKind: { group: '', version: 'v1', kind: 'Namespace' },
+      verbs: ['update'],
+    });
+  }
+  return {
+    resource: t.plural,
+    responseKind: { group: t.group, version: t.version, kind: t.kind },
+    scope: t.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: t.singular,
+    verbs: t.verbs,
+    ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
+    ...(t.categories.length ? { categories: t.categories } : {}),
+    ...(subresources.length ? { subresources } : {}),
+  };
+}
+
+/** `/api` (core: `legacy`) or `/apis` (every other group) as an APIGroupDiscoveryList. */
+export function aggregatedDiscovery(registry: Registry, legacy: boolean): JsonObject {
+  const groups = new Map<string, JsonObject[]>();
+  for (const gv of registry.groupVersions()) {
+    if ((gv.group === '') !== legacy) continue;
+    const versions = groups.get(gv.group) ?? [];
+    versions.push({ version: gv.version, resources: gv.types.map(resourceDiscovery), freshness: 'Current' });
+    groups.set(gv.group, versions);
+  }
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    metadata: {},
+    items: [...groups].map(([name, versions]) => ({ metadata: { name, creationTimestamp: null }, versions })),
+  };
+}

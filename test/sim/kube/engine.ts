@@ -46,6 +46,7 @@ export class KubeEngine {
   private readonly loops: Loop[];
   private dirty = true;
   private settling = false;
+  private readonly wakes = new Set<number>();
   /** Errors thrown by a control loop (a simulator bug): kept for tests, never thrown into a request. */
   readonly loopErrors: Error[] = [];
 
@@ -64,7 +65,11 @@ export class KubeEngine {
       types: builtinTypes(this.registry),
       scenarios: opts.scenarios,
       wake: (at) => {
+        // One timer per instant, however many loops ask for it.
+        if (this.wakes.has(at) || at <= this.clock.now) return;
+        this.wakes.add(at);
         this.clock.at(at, () => {
+          this.wakes.delete(at);
           this.dirty = true;
         });
       },

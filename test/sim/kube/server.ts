@@ -28,12 +28,15 @@ import { stringify as toYaml } from 'yaml';
 import type { DeleteOptions, ListOptions, WriteOptions } from './api.js';
 import { PATCH_TYPES } from './api.js';
 import {
+  AGGREGATED_CONTENT_TYPE,
+  aggregatedDiscovery,
   apiGroup,
   apiGroupList,
   apiVersions,
   KUBE_VERSION,
   resourceListFor,
   versionInfo,
+  wantsAggregated,
 } from './discovery.js';
 import { KubeEngine } from './engine.js';
 import type { RecordedEvent } from './events.js';
@@ -95,6 +98,11 @@ export interface KubeSimOptions {
   startTime?: number;
   /** Simulated seconds between watch bookmarks when a client allows them (default 60). */
   bookmarkSeconds?: number;
+  /**
+   * Serve aggregated discovery (apidiscovery.k8s.io/v2) to clients that ask for it, as 1.32 API servers do (default
+   * true); false answers only the legacy documents, as servers before 1.26 did.
+   */
+  aggregatedDiscovery?: boolean;
 }
 
 export interface RecordedRequest {
@@ -320,6 +328,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
   const tick = (): void => {
     engine.advanceTo(Math.max(engine.clock.now, simTarget()));
   };
+  const aggregated = opts.aggregatedDiscovery ?? true;
   const bookmarkMs = Math.max(50, timeScale > 0 ? ((opts.bookmarkSeconds ?? 60) * 1000) / timeScale : 60_000);
 
   const dir = mkdtempSync(join(process.env['KILN_TEST_TMPDIR'] ?? tmpdir(), 'kube-sim-'));
@@ -487,6 +496,16 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
         ).status(),
       );
       return;
+    }
+    if (
+      (path === '/api' || path === '/apis') &&
+      method === 'GET' &&
+      aggregated &&
+      wantsAggregated(String(req.headers['accept'] ?? ''))
+    ) {
+      return send(res, 200, aggregatedDiscovery(registry, path === '/api'), {
+        'Content-Type': AGGREGATED_CONTENT_TYPE,
+      });
     }
     if (path === '/api' && method === 'GET')
       return send(res, 200, apiVersions(`${url.hostname}:${(server.address() as AddressInfo).port}`));

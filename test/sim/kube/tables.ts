@@ -440,7 +440,8 @@ function printerFor(t: ResourceType): Printer {
           const ip = objs(at(o, 'status.addresses')).find((a) => a['type'] === 'InternalIP');
           return [
             nameOf(o),
-            ready?.['status'] === 'True' ? 'Ready' : 'NotReady',
+            (ready?.['status'] === 'True' ? 'Ready' : 'NotReady') +
+              (at(o, 'spec.unschedulable') === true ? ',SchedulingDisabled' : ''),
             roles.length ? roles.join(',') : '<none>',
             age(o, now),
             str(at(o, 'status.nodeInfo.kubeletVersion')) ?? '',
