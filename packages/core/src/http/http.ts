@@ -42,6 +42,17 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetryAfterMs: 60_000,
 };
 
+/** TLS material for https targets (a private cluster's CA, a client certificate), instead of Node's defaults. */
+export interface HttpTlsOptions {
+  /** Trusted CA certificates (PEM) instead of Node's bundled roots. */
+  ca?: string | Buffer;
+  /** A client certificate and its private key (PEM). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The name the server's certificate must match and that is sent as SNI, instead of the URL's host. */
+  servername?: string;
+}
+
 export interface HttpRequestOptions {
   method?: string;
   headers?: Record<string, string | undefined>;
@@ -66,6 +77,8 @@ export interface HttpRequestOptions {
   logger?: Logger;
   /** Skip TLS verification (only where the user listed the host as insecure). */
   insecure?: boolean;
+  /** CA, client certificate and server name for https targets (through a CONNECT tunnel too). */
+  tls?: HttpTlsOptions;
   /** Follow redirects (default 0: the caller sees 3xx). */
   maxRedirects?: number;
   /**
@@ -180,8 +193,9 @@ function defineTlsAgents() {
     constructor(
       private readonly proxy: URL,
       insecure: boolean,
+      tls: HttpTlsOptions | undefined,
     ) {
-      super({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', rejectUnauthorized: !insecure });
+      super({ keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo', rejectUnauthorized: !insecure, ...tls });
     }
 
     override createConnection(
@@ -191,6 +205,9 @@ function defineTlsAgents() {
         servername?: string;
         rejectUnauthorized?: boolean;
         timeout?: number;
+        ca?: string | Buffer;
+        cert?: string | Buffer;
+        key?: string | Buffer;
       },
       done: (err: Error | null, socket?: Duplex) => void,
     ): undefined {
@@ -242,6 +259,9 @@ function defineTlsAgents() {
           // SNI names a host, never an address (RFC 6066).
           servername: options.servername ?? (isIP(host) ? undefined : host),
           rejectUnauthorized: options.rejectUnauthorized ?? true,
+          ca: options.ca,
+          cert: options.cert,
+          key: options.key,
           ALPNProtocols: ['http/1.1'],
         });
         settled = true;
@@ -259,9 +279,28 @@ function defineTlsAgents() {
 let tlsSide: ReturnType<typeof defineTlsAgents> | undefined;
 const tlsAgents = () => (tlsSide ??= defineTlsAgents());
 
-function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route {
+/**
+ * A pool per TLS identity: its material's digest keys the route (the material itself, a private key among it,
+ * stays out of the key).
+ */
+function tlsKey(tls: HttpTlsOptions | undefined): string {
+  if (!tls || (!tls.ca && !tls.cert && !tls.key && !tls.servername)) return '';
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
+  for (const part of [tls.ca, tls.cert, tls.key, tls.servername])
+    hash.update(`${part?.length ?? -1}:`).update(part ?? '');
+  return hash.digest('base64url');
+}
+
+function routeFor(
+  target: URL,
+  insecure: boolean,
+  env: NodeJS.ProcessEnv,
+  tls: HttpTlsOptions | undefined,
+): Route {
   const proxyUri = proxyFor(target, env);
-  const key = `${target.protocol}|${proxyUri ?? ''}|${insecure}`;
+  const tlsId = target.protocol === 'https:' ? tlsKey(tls) : '';
+  const key = `${target.protocol}|${proxyUri ?? ''}|${insecure}|${tlsId}`;
+  const targetTls = tlsId ? tls : undefined;
   let route = routes.get(key);
   if (!route) {
     const common = { keepAlive: true, timeout: IDLE_MS, scheduling: 'lifo' as const };
@@ -269,14 +308,14 @@ function routeFor(target: URL, insecure: boolean, env: NodeJS.ProcessEnv): Route
       route = {
         agent:
           target.protocol === 'https:'
-            ? new (tlsAgents().TlsPoolAgent)({ ...common, rejectUnauthorized: !insecure })
+            ? new (tlsAgents().TlsPoolAgent)({ ...common, rejectUnauthorized: !insecure, ...targetTls })
             : new PoolAgent(common),
       };
     } else {
       const proxy = new URL(proxyUri.includes('://') ? proxyUri : `http://${proxyUri}`);
       route =
         target.protocol === 'https:'
-          ? { agent: new (tlsAgents().TunnelAgent)(proxy, insecure) }
+          ? { agent: new (tlsAgents().TunnelAgent)(proxy, insecure, targetTls) }
           : {
               agent:
                 proxy.protocol === 'https:'
@@ -385,6 +424,15 @@ function sendOnce(
     const viaProxy = route.proxy;
     const send = (viaProxy ?? target).protocol === 'https:' ? tlsAgents().send : httpSend;
     const outHeaders: Record<string, string> = { ...headers, host: target.host };
+    // A whole body has a length: sent as Content-Length, or Node would send a DELETE's (or GET's) body with
+    // neither a length nor chunking, and the server could not read it.
+    if (
+      (typeof body === 'string' || body instanceof Uint8Array) &&
+      outHeaders['content-length'] === undefined
+    )
+      outHeaders['content-length'] = String(
+        typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+      );
     let path = `${target.pathname}${target.search}`;
     let host = target.hostname;
     let port = target.port || (target.protocol === 'https:' ? '443' : '80');
@@ -588,7 +636,13 @@ async function follow(
   let b = body;
   let h = headers;
   for (let hops = 0; ; hops++) {
-    const route = routeFor(url, opts.insecure ?? false, env);
+    // A client certificate is a credential: it goes to the origin asked for, not to where a redirect points.
+    const route = routeFor(
+      url,
+      opts.insecure ?? false,
+      env,
+      url.origin === target.origin ? opts.tls : undefined,
+    );
     const res = await sendOnce(url, m, h, b, route, timeoutMs, opts.signal);
     const location = res.headers.location;
     if (!REDIRECTS.has(res.statusCode ?? 0) || !location || hops >= (opts.maxRedirects ?? 0)) {
