@@ -727,6 +727,37 @@ describe('the API over HTTP', () => {
     expect(stale.body['reason']).toBe('Expired');
   });
 
+  test('the watch window is per resource type: a flood of one kind expires only its own old resourceVersions', async () => {
+    const s = await sim({ timeScale: 0, historyLimit: 5 });
+    await api(s, 'POST', '/api/v1/namespaces/default/secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+    });
+    const rv = String(s.resourceVersion());
+    for (let i = 0; i < 8; i++)
+      await api(s, 'POST', '/api/v1/namespaces/default/configmaps', configMap(`c${i}`, {}));
+    await api(
+      s,
+      'PATCH',
+      '/api/v1/namespaces/default/secrets/s',
+      { stringData: { k: 'v' } },
+      'application/merge-patch+json',
+    );
+    const secrets = await watchEvents(
+      s,
+      `/api/v1/namespaces/default/secrets?watch=true&resourceVersion=${rv}`,
+      1,
+    );
+    expect(secrets.map((e) => e['type'])).toEqual(['MODIFIED']);
+    const configMaps = await watchEvents(
+      s,
+      `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}`,
+      1,
+    );
+    expect(configMaps[0]).toMatchObject({ type: 'ERROR', object: { reason: 'Expired', code: 410 } });
+  });
+
   test('watch: bookmarks when allowed, label-selector transitions, timeoutSeconds ends the stream', async () => {
     const s = await sim({ timeScale: 50, bookmarkSeconds: 5 });
     const rv = String(s.resourceVersion());

@@ -90,7 +90,7 @@ export interface KubeSimOptions {
   scenarios?: Record<string, PodScenario>;
   /** Seed of generated names (default 1). */
   seed?: number;
-  /** Changes a watch can resume from (default 10000); older resource versions get 410 Expired. */
+  /** Changes per resource type a watch can resume from (default 10000); older resource versions get 410 Expired. */
   historyLimit?: number;
   /** Real milliseconds between clock ticks (default 5). */
   tickMs?: number;
@@ -935,7 +935,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
       }
       const changes = store.changesSince(key, rv);
       if (changes === 'expired') {
-        errorEvent(expired(`too old resource version: ${rv} (${store.oldestRv()})`));
+        errorEvent(expired(`too old resource version: ${rv} (${store.oldestRv(key)})`));
         return;
       }
       const replay = {

@@ -3,8 +3,9 @@
  *
  * - one global `resourceVersion` counter, bumped by every write (create, update, delete) of any object, so
  *   resource versions increase across kinds as etcd revisions do;
- * - a bounded history of changes (the watch cache's window): a watch may resume from any resource version still in
- *   it, an older one is "too old" (the caller answers 410 Expired). `compact()` drops the history, like an etcd
+ * - a bounded history of changes per resource type (each type's watch cache window): a watch may resume from any
+ *   resource version still in its type's window, an older one is "too old" (the caller answers 410 Expired), so a
+ *   flood of Events does not expire a watch of Deployments. `compact()` drops the history, like an etcd
  *   compaction followed by a watch cache that has moved on;
  * - watchers get ADDED / MODIFIED / DELETED in order; with a selector, an object that stops matching is DELETED
  *   for that watcher and one that starts matching is ADDED (as the cacher does).
@@ -38,7 +39,9 @@ export interface Watcher {
 export class Store {
   private rv: number;
   private readonly objects = new Map<string, Map<string, JsonObject>>();
-  private history: Change[] = [];
+  private history = new Map<string, Change[]>();
+  /** Per type: resource versions below this cannot be watched from (410). */
+  private oldestByType = new Map<string, number>();
   /** Resource versions below this cannot be watched from (410). */
   private oldestResumable: number;
   private readonly watchers = new Set<Watcher>();
@@ -120,11 +123,13 @@ export class Store {
   }
 
   private record(change: Change): void {
-    this.history.push(change);
-    if (this.history.length > this.historyLimit) {
-      const drop = this.history.length - this.historyLimit;
-      this.oldestResumable = (this.history[drop - 1]?.rv ?? this.oldestResumable) + 0;
-      this.history.splice(0, drop);
+    let list = this.history.get(change.typeKey);
+    if (!list) this.history.set(change.typeKey, (list = []));
+    list.push(change);
+    if (list.length > this.historyLimit) {
+      const drop = list.length - this.historyLimit;
+      this.oldestByType.set(change.typeKey, list[drop - 1]?.rv ?? this.oldestResumable);
+      list.splice(0, drop);
     }
     for (const w of [...this.watchers]) {
       if (w.typeKey !== change.typeKey) continue;
@@ -139,18 +144,23 @@ export class Store {
    * answers "too old resource version").
    */
   changesSince(typeKey: string, rv: number): Change[] | 'expired' {
-    if (rv < this.oldestResumable) return 'expired';
-    return this.history.filter((c) => c.rv > rv && c.typeKey === typeKey);
+    if (rv < this.oldestRv(typeKey)) return 'expired';
+    return (this.history.get(typeKey) ?? []).filter((c) => c.rv > rv);
   }
 
-  /** The oldest resource version a watch can still start from. */
-  oldestRv(): number {
-    return this.oldestResumable;
+  /**
+   * The oldest resource version a watch of `typeKey` can still start from; without a type, the last compaction's
+   * (what a `continue` token is checked against).
+   */
+  oldestRv(typeKey?: string): number {
+    if (typeKey === undefined) return this.oldestResumable;
+    return Math.max(this.oldestResumable, this.oldestByType.get(typeKey) ?? 0);
   }
 
   /** Drops the change history: watches from any earlier resource version get 410 (an etcd compaction). */
   compact(): void {
-    this.history = [];
+    this.history.clear();
+    this.oldestByType.clear();
     this.oldestResumable = this.rv;
   }
 
