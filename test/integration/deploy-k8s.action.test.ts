@@ -190,3 +190,150 @@ describe('deploy-k8s through the kiln CLI on GitLab', () => {
     SLOW,
   );
 });
+
+describe('deploy-k8s strategies: canary and blue-green, promote and reject', () => {
+  const D3 = `sha256:${'3'.repeat(64)}`;
+  const D4 = `sha256:${'4'.repeat(64)}`;
+  const APP = MANIFESTS.replace('replicas: 2', 'replicas: 4');
+  let sim2: KubeSim;
+  let dir: string;
+  let config: string;
+
+  beforeAll(async () => {
+    sim2 = await startKubeSim({ timeScale: 20 });
+    dir = mkdtempSync(join(tmpdir(), 'kiln-deploy-k8s-strategy-'));
+    writeFileSync(join(dir, 'app.yaml'), APP);
+    config = sim2.writeKubeconfig({ path: join(dir, 'kubeconfig.yaml') });
+  }, SLOW);
+
+  afterAll(async () => {
+    await sim2?.close();
+  });
+
+  type Dep = {
+    metadata: { labels?: Record<string, string> };
+    spec: {
+      replicas: number;
+      selector: { matchLabels: Record<string, string> };
+      template: { metadata: { labels: Record<string, string> }; spec: { containers: { image: string }[] } };
+    };
+    status?: { readyReplicas?: number };
+  };
+  const dep = (name: string) => sim2.get('apps/v1', 'Deployment', 'default', name) as Dep | undefined;
+  const image = (name: string) => dep(name)?.spec.template.spec.containers[0]?.image;
+  const selector = () =>
+    (sim2.get('v1', 'Service', 'default', 'web') as { spec: { selector: Record<string, string> } }).spec
+      .selector;
+  const run = (digest: string, extra: Record<string, string>) =>
+    runBundle('deploy-k8s', {
+      workspace: dir,
+      timeoutMs: SLOW,
+      with: {
+        kubeconfig: config,
+        manifests: 'app.yaml',
+        images: `${REPO}@${digest}`,
+        vars: 'ENV=qa',
+        ...extra,
+      },
+    });
+  const errors = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('::error::'));
+
+  test(
+    'canary: a refused promote without a canary, then deploy beside the stable, promote, and a rejected canary',
+    async () => {
+      expect((await run(D1, {})).outputs.get('result')).toBe('deployed');
+
+      // Promote with no canary deployed: refused, one line, exit 2, nothing changed (Azure/k8s-deploy#305).
+      const refused = await run(D2, { strategy: 'canary', action: 'promote' });
+      expect(refused.exitCode).toBe(2);
+      expect(refused.outputs.get('result')).toBe('refused');
+      expect(errors(refused.stdout)).toEqual([
+        expect.stringMatching(
+          /^::error::promote refused: .*Deployment\/web-canary \(default\) does not exist .*Nothing was changed\.$/,
+        ),
+      ]);
+      expect(image('web')).toBe(`${REPO}@${D1}`);
+
+      // Canary deploy: web-canary (50% of 4 = 2 replicas) on the new image, web untouched, the Service selects both.
+      const canary = await run(D2, { strategy: 'canary', percentage: '50' });
+      expect(canary.exitCode).toBe(0);
+      expect(canary.outputs.get('result')).toBe('canary-deployed');
+      expect(canary.summary.split('\n')[0]).toMatch(
+        /^## 🐤 canary deployed: Deployment\/web-canary \(2\/2\) ready/,
+      );
+      const c = dep('web-canary') as Dep;
+      expect(c.spec.replicas).toBe(2);
+      expect(c.status?.readyReplicas).toBe(2);
+      expect(c.spec.template.metadata.labels).toEqual({ app: 'web', 'kiln.dev/track': 'canary' });
+      expect(image('web-canary')).toBe(`${REPO}@${D2}`);
+      expect(image('web')).toBe(`${REPO}@${D1}`);
+      expect(selector()).toEqual({ app: 'web' });
+      const served = sim2
+        .pods('default')
+        .filter(
+          (p) => (p as { metadata: { labels?: Record<string, string> } }).metadata.labels?.app === 'web',
+        )
+        .map((p) => (p as { spec: { containers: { image: string }[] } }).spec.containers[0]?.image);
+      expect(served.filter((i) => i === `${REPO}@${D2}`)).toHaveLength(2);
+      expect(served.filter((i) => i === `${REPO}@${D1}`).length).toBeGreaterThanOrEqual(4);
+
+      // Promoting another version than the canary's is refused too.
+      const other = await run(D3, { strategy: 'canary', action: 'promote' });
+      expect(other.exitCode).toBe(2);
+      expect(errors(other.stdout)).toEqual([
+        expect.stringMatching(
+          /web-canary \(default\) runs \S+@sha256:2{64}, not \S+@sha256:3{64} \(deploy this version first\)/,
+        ),
+      ]);
+
+      // Promote: web rolls to the new image, the canary is deleted.
+      const promoted = await run(D2, { strategy: 'canary', action: 'promote' });
+      expect(promoted.exitCode).toBe(0);
+      expect(promoted.outputs.get('result')).toBe('promoted');
+      expect(promoted.summary.split('\n')[0]).toMatch(/^## ✅ promoted in \S+; deleted web-canary$/);
+      expect(image('web')).toBe(`${REPO}@${D2}`);
+      expect(dep('web-canary')).toBeUndefined();
+
+      // Reject: the canary goes, web stays on what it ran.
+      expect((await run(D3, { strategy: 'canary' })).outputs.get('result')).toBe('canary-deployed');
+      expect(image('web-canary')).toBe(`${REPO}@${D3}`);
+      const rejected = await run(D3, { strategy: 'canary', action: 'reject' });
+      expect(rejected.exitCode).toBe(0);
+      expect(rejected.outputs.get('result')).toBe('rejected');
+      expect(rejected.summary.split('\n')[0]).toMatch(/^## ↩️ rejected: web-canary deleted/);
+      expect(dep('web-canary')).toBeUndefined();
+      expect(image('web')).toBe(`${REPO}@${D2}`);
+      expect(selector()).toEqual({ app: 'web' });
+    },
+    SLOW,
+  );
+
+  test(
+    'blue-green: green takes the traffic once ready; reject puts it back on the stable; promote moves the new version to the stable names',
+    async () => {
+      const green = await run(D3, { strategy: 'blue-green' });
+      expect(green.exitCode).toBe(0);
+      expect(green.outputs.get('result')).toBe('green-deployed');
+      expect(dep('web-green')?.status?.readyReplicas).toBe(4);
+      expect(image('web-green')).toBe(`${REPO}@${D3}`);
+      expect(image('web')).toBe(`${REPO}@${D2}`);
+      expect(selector()).toEqual({ app: 'web', 'kiln.dev/track': 'green' });
+
+      const rejected = await run(D3, { strategy: 'blue-green', action: 'reject' });
+      expect(rejected.outputs.get('result')).toBe('rejected');
+      expect(selector()).toEqual({ app: 'web' });
+      expect(dep('web-green')).toBeUndefined();
+      expect(image('web')).toBe(`${REPO}@${D2}`);
+
+      expect((await run(D4, { strategy: 'blue-green', action: 'promote' })).exitCode).toBe(2);
+      expect((await run(D4, { strategy: 'blue-green' })).outputs.get('result')).toBe('green-deployed');
+      const promoted = await run(D4, { strategy: 'blue-green', action: 'promote' });
+      expect(promoted.exitCode).toBe(0);
+      expect(promoted.outputs.get('result')).toBe('promoted');
+      expect(image('web')).toBe(`${REPO}@${D4}`);
+      expect(selector()).toEqual({ app: 'web' });
+      expect(dep('web-green')).toBeUndefined();
+    },
+    SLOW,
+  );
+});

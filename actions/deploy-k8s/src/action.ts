@@ -83,15 +83,38 @@ export const spec = defineAction({
       description:
         'Fail a workload as soon as a new pod restarted (crash loop, OOM) or failed to pull or start this many times.',
     },
+    strategy: {
+      type: 'enum',
+      values: ['rolling', 'canary', 'blue-green'],
+      default: 'rolling',
+      description:
+        '`rolling`: apply the manifests as they are. `canary`: each Deployment gets a copy `<name>-canary` (label `kiln.dev/track: canary`, `percentage` of its replicas) that the same Services select. `blue-green`: a copy `<name>-green` takes all the traffic of the Services once ready. Then `action: promote` or `reject`.',
+    },
+    action: {
+      type: 'enum',
+      values: ['deploy', 'promote', 'reject'],
+      default: 'deploy',
+      description:
+        '`deploy`; `promote` (canary/blue-green: refused unless every copy is ready on these images; applies the manifests to the stable names, moves the traffic back to them, deletes the copies); `reject` (traffic back to the stable version, copies deleted).',
+    },
+    percentage: {
+      type: 'integer',
+      min: 1,
+      max: 99,
+      default: '20',
+      description:
+        "Canary: the copy's replicas as a share of the stable's, rounded up (`ceil(replicas × percentage / 100)`); the traffic splits by pod count.",
+    },
   },
   outputs: {
     result: {
-      description: '`deployed`, `unchanged`, `rolled-back`, `failed`, `cancelled` or `dry-run`.',
+      description:
+        '`deployed`, `unchanged`, `canary-deployed`, `green-deployed`, `promoted`, `rejected`, `refused` (promote without a ready copy), `rolled-back`, `failed`, `cancelled` or `dry-run`.',
     },
     resources: {
       type: 'json',
       description:
-        'JSON array, one object per resource: kind, name, namespace, action (created/configured/unchanged), result, reason, rolledBack, images, ready (ready/desired), revision, previousRevision.',
+        'JSON array, one object per resource: kind, name, namespace, action (created/configured/unchanged/deleted), result, reason, rolledBack, images, ready (ready/desired), revision, previousRevision.',
     },
     revision: {
       description:

@@ -12,6 +12,15 @@ import { substituteImages } from '../kube/manifest-images.js';
 import { builtinIsNamespaced, resolveNamespaces } from '../kube/manifest-namespaces.js';
 import { annotateRelease, loadManifests, releaseAnnotations, type Manifest } from '../kube/manifests.js';
 import { isWaitable } from '../kube/rollout.js';
+import {
+  copyNotReady,
+  planStrategy,
+  templateImages,
+  TRACK_LABEL,
+  type CopyRef,
+  type Strategy,
+  type StrategyAction,
+} from '../kube/strategy.js';
 import { waitForRollouts, type RolloutResult, type RolloutSource, type RolloutTarget } from '../kube/wait.js';
 import type { Summary } from '../platform/summary.js';
 import type { Logger, Platform } from '../platform/types.js';
@@ -40,6 +49,9 @@ export interface KubeInputValues {
   'force-conflicts': boolean;
   'failure-threshold': number;
   annotate: boolean;
+  strategy?: Strategy;
+  action?: StrategyAction;
+  percentage?: number;
 }
 
 export interface KubeContext {
@@ -55,8 +67,16 @@ export interface ResourceReport {
   kind: string;
   name: string;
   namespace?: string;
-  action: 'created' | 'configured' | 'unchanged' | 'dry-run';
-  result: 'applied' | 'ready' | 'failed' | 'timed-out' | 'cancelled' | 'rolled-back' | 'rollback-failed';
+  action: 'created' | 'configured' | 'unchanged' | 'dry-run' | 'deleted';
+  result:
+    | 'applied'
+    | 'ready'
+    | 'failed'
+    | 'timed-out'
+    | 'cancelled'
+    | 'rolled-back'
+    | 'rollback-failed'
+    | 'deleted';
   reason?: string;
   /** This object was put back to what ran before (after its own failure or another's). */
   rolledBack?: boolean;
@@ -104,6 +124,12 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
   });
   for (const w of subst.warnings) log.warning(w);
   for (const n of subst.notes) log.info(n);
+  const strategy = {
+    strategy: inputs.strategy ?? 'rolling',
+    action: inputs.action ?? 'deploy',
+    percentage: inputs.percentage ?? 20,
+  };
+  planStrategy(loaded.manifests, strategy); // refuses what the strategy cannot do, before any request
   const config = loadKubeConfig({
     ...(inputs['kubeconfig-data'] ? { inline: inputs['kubeconfig-data'] } : {}),
     ...(inputs.kubeconfig ? { path: inputs.kubeconfig } : {}),
@@ -138,16 +164,79 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
       meta.labels = { ...(isJsonObject(meta.labels) ? meta.labels : {}), ...inputs.labels };
     }
 
+  const plan = planStrategy(loaded.manifests, strategy);
   const dryRun = inputs['dry-run'];
+  const rolling = strategy.strategy === 'rolling';
+  if (!rolling)
+    log.info(
+      `strategy ${strategy.strategy}, action ${strategy.action}${strategy.strategy === 'canary' && strategy.action === 'deploy' ? ` (${strategy.percentage}%)` : ''}: copies ${plan.copies.map((c) => c.name).join(', ')}.`,
+    );
+
+  // Promote only what a successful deploy step left: every copy exists, is ready and runs these images (#305).
+  if (strategy.action === 'promote') {
+    const why: string[] = [];
+    for (const c of plan.copies) {
+      const stable = loaded.manifests.find(
+        (m) =>
+          m.kind === c.kind && m.name === c.of && (m.object.metadata as JsonObject).namespace === c.namespace,
+      );
+      const live = await client.get(c, call);
+      const no = copyNotReady(live, templateImages(stable?.object));
+      if (no) why.push(`${c.kind}/${c.name}${c.namespace ? ` (${c.namespace})` : ''} ${no}`);
+    }
+    if (why.length) {
+      ctx.setOutput('result', 'refused');
+      throw new ConfigurationError(
+        `promote refused: the ${strategy.strategy} deploy did not succeed — ${why.join('; ')}. Nothing was changed.`,
+      );
+    }
+  }
+
+  // Reject: traffic back to the stable pods, then the copies deleted; nothing applied.
+  if (strategy.action === 'reject') {
+    const reports: ResourceReport[] = [];
+    for (const s of plan.unroute) {
+      const namespace = (s.object.metadata as JsonObject).namespace as string | undefined;
+      const ref = {
+        apiVersion: s.apiVersion,
+        kind: s.kind,
+        name: s.name,
+        ...(namespace ? { namespace } : {}),
+      };
+      const live = await client.get(ref, call);
+      const sel =
+        live && isJsonObject(live.spec) && isJsonObject(live.spec.selector) ? live.spec.selector : {};
+      if (!(TRACK_LABEL in sel)) continue;
+      await client.patch(
+        ref,
+        { spec: { selector: { [TRACK_LABEL]: null } } },
+        { ...call, type: 'merge', dryRun },
+      );
+      reports.push({
+        kind: s.kind,
+        name: s.name,
+        ...(namespace ? { namespace } : {}),
+        action: dryRun ? 'dry-run' : 'configured',
+        result: 'applied',
+      });
+      log.info(`${s.kind}/${s.name}: selector back to the stable pods`);
+    }
+    reports.push(...(await deleteCopies(client, plan.copies, { ...call, dryRun }, log)));
+    const result = dryRun ? 'dry-run' : 'rejected';
+    setOutputs(ctx, result, reports, [], ns.namespaces);
+    fillKubeSummary(ctx.summary, result, reports, Date.now() - started);
+    log.info(`deploy-k8s: rejected in ${formatDuration(Date.now() - started)}.`);
+    return EXIT_CODES.ok;
+  }
+
   log.info(
-    `${dryRun ? 'Dry run (server-side): ' : ''}applying ${loaded.manifests.length} object(s) to ${config.cluster.server} (${config.source}${config.context ? `, context ${config.context}` : ''}; namespace${ns.namespaces.length === 1 ? '' : 's'} ${ns.namespaces.join(', ') || config.namespace}).`,
+    `${dryRun ? 'Dry run (server-side): ' : ''}applying ${plan.apply.length} object(s) to ${config.cluster.server} (${config.source}${config.context ? `, context ${config.context}` : ''}; namespace${ns.namespaces.length === 1 ? '' : 's'} ${ns.namespaces.join(', ') || config.namespace}).`,
   );
 
   // Apply, remembering what ran before (the rollback target).
   const reports: ResourceReport[] = [];
   const previous = new Map<ResourceReport, JsonObject | undefined>();
-  const ordered = [...loaded.manifests].sort((a, b) => applyOrder(a) - applyOrder(b));
-  for (const m of ordered) {
+  const applyOne = async (m: Manifest) => {
     const namespace = (m.object.metadata as JsonObject).namespace as string | undefined;
     const ref = { apiVersion: m.apiVersion, kind: m.kind, name: m.name, ...(namespace ? { namespace } : {}) };
     const before = await client.get(ref, call);
@@ -173,12 +262,16 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
     previous.set(report, before);
     reports.push(report);
     log.info(`${m.kind}/${m.name}${namespace ? ` (${namespace})` : ''}: ${report.action}`);
-  }
+  };
+  const ordered = [...plan.apply].sort((a, b) => applyOrder(a) - applyOrder(b));
+  for (const m of ordered) await applyOne(m);
+  // A strategy's Services (the traffic) move once the workloads are ready; a dry run validates them now.
+  if (dryRun) for (const m of plan.route) await applyOne(m);
 
   /** Every workload's revision and ready/desired pods as they are now (what the outputs report). */
   const refresh = async () => {
     for (const r of reports) {
-      if (!isWaitable(r.kind)) continue;
+      if (!isWaitable(r.kind) || r.action === 'deleted') continue;
       const now = await client.get(refOf(r), { signal }).catch(() => undefined);
       if (revisionOf(now)) r.revision = revisionOf(now);
       const st = now && isJsonObject(now.status) ? now.status : {};
@@ -190,25 +283,14 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
       if (desired !== undefined) r.ready = `${Number(ready ?? 0)}/${Number(desired)}`;
     }
   };
-  const setCommon = (result: string) => {
-    ctx.setOutput('result', result);
-    ctx.setOutput('resources', JSON.stringify(reports));
-    ctx.setOutput(
-      'images',
-      subst.changes
-        .map((c) => c.after)
-        .filter((v, i, a) => a.indexOf(v) === i)
-        .join('\n'),
+  const setCommon = (result: string) =>
+    setOutputs(
+      ctx,
+      result,
+      reports,
+      subst.changes.map((c) => c.after),
+      ns.namespaces,
     );
-    ctx.setOutput('namespaces', ns.namespaces.join(','));
-    ctx.setOutput(
-      'revision',
-      reports
-        .filter((r) => r.kind === 'Deployment' && r.revision)
-        .map((r) => r.revision)
-        .join(' '),
-    );
-  };
   if (dryRun) {
     setCommon('dry-run');
     fillKubeSummary(ctx.summary, 'dry-run', reports, Date.now() - started);
@@ -235,11 +317,23 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
     return EXIT_CODES.failed;
   }
   if (failed.length === 0) {
+    // The traffic moves now that every workload is ready; after a promote the copies go.
+    for (const m of plan.route) await applyOne(m);
+    if (strategy.action === 'promote') reports.push(...(await deleteCopies(client, plan.copies, call, log)));
     const changed = reports.some((r) => r.action !== 'unchanged');
     await refresh();
-    setCommon(changed ? 'deployed' : 'unchanged');
-    fillKubeSummary(ctx.summary, changed ? 'deployed' : 'unchanged', reports, Date.now() - started);
-    log.info(`deploy-k8s: ${changed ? 'deployed' : 'unchanged'} in ${formatDuration(Date.now() - started)}.`);
+    const result = rolling
+      ? changed
+        ? 'deployed'
+        : 'unchanged'
+      : strategy.action === 'promote'
+        ? 'promoted'
+        : strategy.strategy === 'canary'
+          ? 'canary-deployed'
+          : 'green-deployed';
+    setCommon(result);
+    fillKubeSummary(ctx.summary, result, reports, Date.now() - started);
+    log.info(`deploy-k8s: ${result} in ${formatDuration(Date.now() - started)}.`);
     return EXIT_CODES.ok;
   }
 
@@ -296,6 +390,63 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
     `deploy-k8s failed${rolledBack ? ' and was rolled back' : ''}: ${first.kind}/${first.name}: ${first.reason ?? first.result}`,
   );
   return EXIT_CODES.failed;
+}
+
+/** The outputs every ending sets. */
+function setOutputs(
+  ctx: KubeContext,
+  result: string,
+  reports: ResourceReport[],
+  images: string[],
+  namespaces: string[],
+): void {
+  ctx.setOutput('result', result);
+  ctx.setOutput('resources', JSON.stringify(reports));
+  ctx.setOutput('images', [...new Set(images)].join('\n'));
+  ctx.setOutput('namespaces', namespaces.join(','));
+  ctx.setOutput(
+    'revision',
+    reports
+      .filter((r) => r.kind === 'Deployment' && r.revision)
+      .map((r) => r.revision)
+      .join(' '),
+  );
+}
+
+/** Deletes a strategy's canary/green copies (those that exist), reporting each. */
+async function deleteCopies(
+  client: KubeClient,
+  copies: readonly CopyRef[],
+  o: { signal: AbortSignal; deadline: number; dryRun?: boolean },
+  log: Logger,
+): Promise<ResourceReport[]> {
+  const reports: ResourceReport[] = [];
+  for (const c of copies) {
+    const ref = {
+      apiVersion: c.apiVersion,
+      kind: c.kind,
+      name: c.name,
+      ...(c.namespace ? { namespace: c.namespace } : {}),
+    };
+    const gone = await client.delete(ref, {
+      signal: o.signal,
+      deadline: o.deadline,
+      ...(o.dryRun ? { dryRun: true } : {}),
+    });
+    if (!gone) {
+      log.info(`${c.kind}/${c.name}: not there (nothing to delete)`);
+      continue;
+    }
+    reports.push({
+      kind: c.kind,
+      name: c.name,
+      ...(c.namespace ? { namespace: c.namespace } : {}),
+      action: o.dryRun ? 'dry-run' : 'deleted',
+      result: 'deleted',
+    });
+    log.info(`${c.kind}/${c.name}: deleted`);
+  }
+  return reports;
 }
 
 function metaOf(o: JsonObject | undefined): JsonObject {
@@ -409,6 +560,10 @@ function rolloutSource(client: KubeClient, call: { signal: AbortSignal; deadline
 
 const ICON: Record<string, string> = {
   deployed: '✅',
+  'canary-deployed': '🐤',
+  'green-deployed': '🟢',
+  promoted: '✅',
+  rejected: '↩️',
   unchanged: '✅',
   'dry-run': '🔍',
   'rolled-back': '❌',
@@ -430,13 +585,31 @@ export function fillKubeSummary(
   const what =
     result === 'deployed'
       ? `deployed ${reports.filter((r) => r.action !== 'unchanged').length} object(s) in ${formatDuration(durationMs)}`
-      : result === 'unchanged'
-        ? 'unchanged: every object already held what was applied'
-        : result === 'dry-run'
-          ? `dry run: ${reports.length} object(s) validated by the API server; nothing stored`
-          : result === 'rolled-back'
-            ? `rolled back${why}`
-            : `${result}${why}`;
+      : result === 'canary-deployed' || result === 'green-deployed'
+        ? `${result === 'canary-deployed' ? 'canary' : 'green'} deployed: ${copiesIn(reports)} ready in ${formatDuration(durationMs)}; promote or reject next`
+        : result === 'promoted'
+          ? `promoted in ${formatDuration(durationMs)}${
+              reports.some((r) => r.action === 'deleted')
+                ? `; deleted ${reports
+                    .filter((r) => r.action === 'deleted')
+                    .map((r) => r.name)
+                    .join(', ')}`
+                : ''
+            }`
+          : result === 'rejected'
+            ? `rejected: ${
+                reports
+                  .filter((r) => r.action === 'deleted')
+                  .map((r) => r.name)
+                  .join(', ') || 'no copy was there'
+              }${reports.some((r) => r.action === 'deleted') ? ' deleted' : ''}; traffic on the stable version`
+            : result === 'unchanged'
+              ? 'unchanged: every object already held what was applied'
+              : result === 'dry-run'
+                ? `dry run: ${reports.length} object(s) validated by the API server; nothing stored`
+                : result === 'rolled-back'
+                  ? `rolled back${why}`
+                  : `${result}${why}`;
   summary.heading(`${ICON[result] ?? '❌'} ${what}`);
   summary.table(
     ['Object', 'Namespace', 'Applied', 'Result', 'Revision'],
@@ -448,6 +621,13 @@ export function fillKubeSummary(
       r.revision ? `${r.previousRevision ?? '—'} → ${r.revision}` : (r.previousRevision ?? ''),
     ]),
   );
+}
+
+function copiesIn(reports: ResourceReport[]): string {
+  return reports
+    .filter((r) => r.kind === 'Deployment' && (r.name.endsWith('-canary') || r.name.endsWith('-green')))
+    .map((r) => `${r.kind}/${r.name}${r.ready ? ` (${r.ready})` : ''}`)
+    .join(', ');
 }
 
 /** A Kubernetes error as the user should see it (one line; credentials and permissions are the user's to fix). */
