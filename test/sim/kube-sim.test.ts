@@ -313,6 +313,8 @@ describe('kubectl 1.32 against the simulator', () => {
     expect(status.code).not.toBe(0);
     expect(status.stdout).toMatch('Waiting for deployment "web" rollout to finish');
     await s.waitFor(() => pods(s, 'app=web').some((p) => waitingReason(p) === 'CrashLoopBackOff'));
+    // Freeze the clock: the back-off ends in simulated seconds, and kubectl should read this state, not the next.
+    s.setTimeScale(0);
     const listed = await ok(kc, ['get', 'pods']);
     expect(listed).toMatch(/^web-\S+\s+0\/1\s+CrashLoopBackOff\s+\d+ \(\S+ ago\)/m);
     // maxUnavailable rounds down to 0 of 3: the old pods keep serving.
@@ -534,13 +536,16 @@ describe('kubectl 1.32 against the simulator', () => {
   });
 
   test('pods that cannot start: ImagePullBackOff, OOMKilled, CreateContainerConfigError, FailedScheduling', async () => {
-    const s = await sim();
+    // A manual clock: 40 simulated seconds in, every pod is in the state kubectl is asked about (the image pull in
+    // its second back-off, the OOM-killed container in its second CrashLoopBackOff).
+    const s = await sim({ timeScale: 0 });
     const kc = s.writeKubeconfig();
     await ok(kc, ['apply', '-f', fixture('pods-that-fail.yaml')]);
     const reason = (name: string): string | undefined => {
       const p = s.get('v1', 'Pod', 'default', name);
       return p ? waitingReason(p) : undefined;
     };
+    s.advance(40);
     await s.waitFor(
       () =>
         reason('pull') === 'ImagePullBackOff' &&
@@ -576,7 +581,8 @@ describe('kubectl 1.32 against the simulator', () => {
     );
     // Once the Secret exists, the kubelet's next try starts the container.
     await ok(kc, ['create', 'secret', 'generic', 'database', '--from-literal=url=postgres://db']);
-    await s.waitFor(() => at(s.get('v1', 'Pod', 'default', 'config'), 'status.phase') === 'Running');
+    s.advance(15);
+    expect(at(s.get('v1', 'Pod', 'default', 'config'), 'status.phase')).toBe('Running');
   });
 
   test('a Job runs to completion; a failing one stops at its backoff limit', async () => {

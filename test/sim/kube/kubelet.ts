@@ -924,7 +924,8 @@ export class Kubelet {
             lastState: c.last ? clone(c.last) : {},
             ready: c.ready,
             restartCount: c.restartCount,
-            image: c.image,
+            // containerd reports the normalized reference (docker.io/library/nginx:1.27 for nginx:1.27).
+            image: fullImageName(c.image),
             imageID: c.imageID ?? '',
             ...(c.containerID ? { containerID: c.containerID } : {}),
             started: c.state === 'running',

@@ -145,6 +145,8 @@ export interface KubeSim {
   now(): number;
   /** Jumps the simulated clock forward (runs everything due on the way). */
   advance(simulatedSeconds: number): void;
+  /** Changes the time scale from now on; 0 freezes the clock (only `advance` moves it), e.g. to read a state at leisure. */
+  setTimeScale(simulatedSecondsPerSecond: number): void;
   /** An object as stored (a copy), by apiVersion and kind. */
   get(apiVersion: string, kind: string, namespace: string, name: string): JsonObject | undefined;
   list(apiVersion: string, kind: string, namespace?: string): JsonObject[];
@@ -320,16 +322,17 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     historyLimit: opts.historyLimit ?? 10_000,
   });
   const { api, registry, store } = engine;
-  const simStart = engine.clock.now;
-  const realStart = performance.now();
-  let offsetMs = 0;
-  const simTarget = (): number =>
-    timeScale === 0 ? simStart + offsetMs : simStart + offsetMs + (performance.now() - realStart) * timeScale;
+  // Simulated time = anchor + real time since the anchor × scale; advance() and setTimeScale() move the anchor.
+  let scale = timeScale;
+  let anchorSim = engine.clock.now;
+  let anchorReal = performance.now();
+  const simTarget = (): number => anchorSim + (scale > 0 ? (performance.now() - anchorReal) * scale : 0);
   const tick = (): void => {
     engine.advanceTo(Math.max(engine.clock.now, simTarget()));
   };
   const aggregated = opts.aggregatedDiscovery ?? true;
-  const bookmarkMs = Math.max(50, timeScale > 0 ? ((opts.bookmarkSeconds ?? 60) * 1000) / timeScale : 60_000);
+  const bookmarkMs = (): number =>
+    Math.max(50, scale > 0 ? ((opts.bookmarkSeconds ?? 60) * 1000) / scale : 60_000);
 
   const dir = mkdtempSync(join(process.env['KILN_TEST_TMPDIR'] ?? tmpdir(), 'kube-sim-'));
   const certs = opts.tls ? makeCertificates(dir) : undefined;
@@ -959,13 +962,13 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     }, timeoutSeconds * 1000);
     cleanups.push(() => clearTimeout(timeout));
     if (bookmarks) {
-      const interval = setInterval(() => bookmark(), bookmarkMs);
+      const interval = setInterval(() => bookmark(), bookmarkMs());
       cleanups.push(() => clearInterval(interval));
     }
   };
 
-  const ticker = timeScale > 0 ? setInterval(tick, opts.tickMs ?? 5) : undefined;
-  ticker?.unref();
+  const ticker = setInterval(tick, opts.tickMs ?? 5);
+  ticker.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -1018,7 +1021,7 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     requests,
     loopErrors: engine.loopErrors,
     close: async () => {
-      if (ticker) clearInterval(ticker);
+      clearInterval(ticker);
       for (const c of [...closers]) c();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -1035,8 +1038,13 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
     },
     now: () => engine.clock.now,
     advance: (seconds: number) => {
-      offsetMs += seconds * 1000;
+      anchorSim += seconds * 1000;
       engine.advanceTo(Math.max(engine.clock.now, simTarget()));
+    },
+    setTimeScale: (n: number) => {
+      anchorSim = Math.max(engine.clock.now, simTarget());
+      anchorReal = performance.now();
+      scale = n;
     },
     get: (apiVersion, kind, namespace, name) => api.find(typeFor(apiVersion, kind), namespace, name),
     list: (apiVersion, kind, namespace = '') => api.all(typeFor(apiVersion, kind), namespace),
