@@ -500,6 +500,29 @@ describe('kubectl 1.32 against the simulator', () => {
     );
   });
 
+  test('unknown fields: refused by strict validation, warned about, or never stored; an apply patch cannot carry them', async () => {
+    const s = await sim();
+    const kc = s.writeKubeconfig();
+    const typo = readFileSync(fixture('deployment.yaml'), 'utf8')
+      .replace('  replicas: 3', '  replica: 3')
+      .replace('image: registry', 'imagee: x\n          image: registry');
+    const strict = await kubectl(kc, ['apply', '-f', '-'], typo);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(
+      'Error from server (BadRequest): error when creating "STDIN": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagee"',
+    );
+    const ssa = await kubectl(kc, ['apply', '--server-side', '-f', '-'], typo);
+    expect(ssa.stderr).toMatch(
+      'Error from server (InternalError): failed to create typed patch object (default/web; apps/v1, Kind=Deployment): .spec.replica: field not declared in schema',
+    );
+    const warned = await kubectl(kc, ['create', '--validate=warn', '-f', '-'], typo);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toMatch('Warning: unknown field "spec.replica"');
+    const stored = s.get('apps/v1', 'Deployment', 'default', 'web') as JsonObject;
+    expect(at(stored, 'spec.replica')).toBeUndefined();
+    expect(at(stored, 'spec.replicas')).toBe(1);
+  });
+
   test('kubectl create (typed clients send protobuf), then get', async () => {
     const s = await sim();
     const kc = s.writeKubeconfig();
@@ -931,6 +954,35 @@ describe('the API over HTTP', () => {
       'application/merge-patch+json',
     );
     expect((await apply('bob', { a: '11' })).status).toBe(409);
+    // A keyed list with a duplicate key cannot be typed (what the API server answers with a 500).
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'dup' },
+      spec: {
+        containers: [
+          {
+            name: 'a',
+            image: 'x:1',
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'A', value: '2' },
+            ],
+          },
+        ],
+      },
+    };
+    const dup = await api(
+      s,
+      'PATCH',
+      '/api/v1/namespaces/default/pods/dup?fieldManager=kubectl',
+      JSON.stringify(pod),
+      'application/apply-patch+yaml',
+    );
+    expect(dup.status).toBe(500);
+    expect(dup.body['message']).toBe(
+      'failed to create typed patch object (default/dup; v1, Kind=Pod): .spec.containers[name="a"].env: duplicate entries for key [name="A"]',
+    );
     // Dry run: validated and answered, not stored.
     const dry = await api(
       s,

@@ -42,7 +42,7 @@ import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import type { Registry, ResourceType } from './resources.js';
 import { groupVersion, typeKey } from './resources.js';
 import type { SchemaContext } from './schema.js';
-import { BUILTIN_CONTEXT, checkCustomResource } from './schema.js';
+import { BUILTIN_CONTEXT, checkCustomResource, itemKey, listRule } from './schema.js';
 import type { FieldRequirement, Requirement } from './selectors.js';
 import {
   checkFieldSelector,
@@ -53,6 +53,8 @@ import {
   parseLabelSelector,
 } from './selectors.js';
 import type { Store } from './store.js';
+import type { PathSegment } from './strict.js';
+import { unknownFieldPaths, unknownFields } from './strict.js';
 import { validateMetadata, validateObject } from './validation.js';
 
 export interface WriteOptions {
@@ -441,6 +443,18 @@ export class KubeApi {
         if (issues.errors.length) throw invalid({ group: t.group, kind: t.kind }, nameOf(neu), issues.errors);
       }
     } else {
+      // Built-in objects decode into Go structs: an unknown field is never stored.
+      const unknown = unknownFields(t.kind, neu, true);
+      if (unknown.length) {
+        const mode = w.fieldValidation ?? 'Warn';
+        if (mode === 'Strict') {
+          const list = unknown.map((u) => `unknown field "${u}"`).join(', ');
+          throw badRequest(
+            `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${list}`,
+          );
+        }
+        if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
+      }
       applyDefaults(t.kind, neu);
     }
     const errors: FieldError[] = [
@@ -662,6 +676,7 @@ export class KubeApi {
         'the namespace of the provided object does not match the namespace sent on the request',
       );
     }
+    this.checkTypedPatch(t, t.namespaced ? namespace : '', name, applied);
     const live = this.store.get(typeKey(t), t.namespaced ? namespace : '', name);
     const describe = { kind: t.kind, group: t.group, plural: t.plural, name };
     const scope = w.subresource === 'status' ? 'status' : t.subresources.includes('status') ? 'main' : 'all';
@@ -690,6 +705,51 @@ export class KubeApi {
     const neu = this.scoped(t, live, object, w.subresource);
     if (w.subresource === 'status') neu['metadata'] = object['metadata'] as Json;
     return this.commit(t, live, neu, w, { kind: 'applied' });
+  }
+
+  /**
+   * What structured-merge-diff refuses when it types an apply patch (whatever fieldValidation says): fields the
+   * schema does not declare, and duplicate keys in keyed lists. The API server answers these with a 500.
+   */
+  private checkTypedPatch(t: ResourceType, namespace: string, name: string, applied: JsonObject): void {
+    const ctx = schemaContext(t);
+    const fail = (detail: string): ApiError =>
+      new ApiError(
+        500,
+        'InternalError',
+        `failed to create typed patch object (${namespace}/${name}; ${groupVersion(t)}, Kind=${t.kind}): ${detail}`,
+      );
+    const render = (path: PathSegment[]): string => {
+      let out = '';
+      const fields: string[] = [];
+      for (const seg of path) {
+        if (typeof seg === 'string') {
+          out += `.${seg}`;
+          fields.push(seg);
+          continue;
+        }
+        const rule = listRule(ctx, fields);
+        const key = itemKey(rule, seg.item);
+        out += key
+          ? `[${Object.entries(key)
+              .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+              .join(',')}]`
+          : `[${seg.index}]`;
+      }
+      return out;
+    };
+    if (t.crd) {
+      const schema = at(t.crd.version, 'schema.openAPIV3Schema');
+      if (isObject(schema)) {
+        const unknown = checkCustomResource(clone(applied), schema).unknown;
+        if (unknown[0] !== undefined) throw fail(`.${unknown[0]}: field not declared in schema`);
+      }
+    } else {
+      const unknown = unknownFieldPaths(t.kind, applied, false);
+      if (unknown[0] !== undefined) throw fail(`${render(unknown[0])}: field not declared in schema`);
+    }
+    const duplicate = duplicateKey(applied, ctx, []);
+    if (duplicate) throw fail(`${render(duplicate.path)}: duplicate entries for key [${duplicate.key}]`);
   }
 
   // ----- delete ---------------------------------------------------------------------------------------------
@@ -891,6 +951,42 @@ export class KubeApi {
       (e) => `${e.manager}/${e.operation}${e.subresource ? `/${e.subresource}` : ''}`,
     );
   }
+}
+
+/** The first keyed list with two items of the same key: its path and the key (`name="A"`). */
+function duplicateKey(
+  v: Json | undefined,
+  ctx: SchemaContext,
+  path: PathSegment[],
+): { path: PathSegment[]; key: string } | undefined {
+  if (Array.isArray(v)) return undefined;
+  if (!isObject(v)) return undefined;
+  for (const [k, child] of Object.entries(v)) {
+    const here = [...path, k];
+    if (Array.isArray(child)) {
+      const rule = listRule(
+        ctx,
+        here.filter((x): x is string => typeof x === 'string'),
+      );
+      const seen = new Set<string>();
+      for (const [i, item] of child.entries()) {
+        const key = itemKey(rule, item);
+        if (key) {
+          const text = Object.entries(key)
+            .map(([kk, vv]) => `${kk}=${JSON.stringify(vv)}`)
+            .join(',');
+          if (seen.has(text)) return { path: here, key: text };
+          seen.add(text);
+        }
+        const inner = duplicateKey(item, ctx, [...here, { index: i, item }]);
+        if (inner) return inner;
+      }
+    } else {
+      const inner = duplicateKey(child, ctx, here);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }
 
 function arrLen(v: Json | undefined): number {
