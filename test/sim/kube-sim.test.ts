@@ -1185,6 +1185,38 @@ describe('scenarios and the CLI', () => {
     expect(() => optionsFromArgs(['--client-certs'])).toThrow('--client-certs needs --tls');
   });
 
+  test('a container that never gets healthy is restarted by its liveness probe', async () => {
+    const s = await sim({ timeScale: 0 });
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'sick' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'registry.example.com/app-unready:1',
+            livenessProbe: {
+              httpGet: { path: '/healthz', port: 8080 },
+              periodSeconds: 5,
+              failureThreshold: 3,
+            },
+          },
+        ],
+      },
+    };
+    expect((await api(s, 'POST', '/api/v1/namespaces/default/pods', pod)).status).toBe(201);
+    s.advance(60);
+    const status = (
+      at(s.get('v1', 'Pod', 'default', 'sick'), 'status.containerStatuses') as JsonObject[]
+    )[0] as JsonObject;
+    expect(status['restartCount']).toBeGreaterThanOrEqual(1);
+    expect(at(status, 'lastState.terminated')).toMatchObject({ exitCode: 137, reason: 'Error' });
+    const reasons = s.events.filter((e) => e.involvedName === 'sick').map((e) => `${e.reason}: ${e.message}`);
+    expect(reasons).toContain('Unhealthy: Liveness probe failed: HTTP probe failed with statuscode: 503');
+    expect(reasons).toContain('Killing: Container app failed liveness probe, will be restarted');
+  });
+
   test('an explicit scenario overrides the keyword rules', async () => {
     const s = await sim({ scenarios: { 'registry.example.com/web': { kind: 'never-ready' } } });
     const kc = s.writeKubeconfig();

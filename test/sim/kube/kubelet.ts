@@ -766,6 +766,32 @@ export class Kubelet {
       };
       this.at(run, Math.max(Number(probe['initialDelaySeconds'] ?? 0), period), fail, c);
     }
+    // An unhealthy container with a liveness probe is killed after failureThreshold failures and restarted.
+    const liveness = isObject(c.spec['livenessProbe']) ? c.spec['livenessProbe'] : undefined;
+    if (liveness && c.b.readySeconds === null && c.b.exitSeconds === null) {
+      const period = Number(liveness['periodSeconds'] ?? 10);
+      const threshold = Number(liveness['failureThreshold'] ?? 3);
+      const message = probeFailure(liveness, run.ip);
+      let failures = 0;
+      const fail = (): void => {
+        if (c.state !== 'running') return;
+        failures += 1;
+        this.event(run, 'Warning', 'Unhealthy', `Liveness probe failed: ${message}`, c);
+        if (failures < threshold) {
+          this.at(run, period, fail, c);
+          return;
+        }
+        this.event(
+          run,
+          'Normal',
+          'Killing',
+          `Container ${c.name} failed liveness probe, will be restarted`,
+          c,
+        );
+        this.exit(run, c, 137, 'Error');
+      };
+      this.at(run, Number(liveness['initialDelaySeconds'] ?? 0) + period, fail, c);
+    }
     const completes = run.restartPolicy !== 'Always';
     const exitIn = c.b.exitSeconds ?? (completes ? c.b.completeSeconds : null);
     if (exitIn !== null)
@@ -776,10 +802,12 @@ export class Kubelet {
     this.logs.set(`${run.namespace}/${run.name}/${c.name}`, { current: c.logs, previous: c.previousLogs });
   }
 
-  private exit(run: PodRun, c: ContainerRun, exitCode: number): void {
+  private exit(run: PodRun, c: ContainerRun, exitCode: number, forcedReason?: string): void {
     if (c.state !== 'running' || run.terminating) return;
     const now = this.ctx.clock.now;
-    const reason = exitCode === 0 ? 'Completed' : c.b.exitReason === 'Completed' ? 'Error' : c.b.exitReason;
+    const reason =
+      forcedReason ??
+      (exitCode === 0 ? 'Completed' : c.b.exitReason === 'Completed' ? 'Error' : c.b.exitReason);
     let message = exitCode === 0 ? '' : c.b.terminationMessage;
     if (!message && exitCode !== 0 && c.spec['terminationMessagePolicy'] === 'FallbackToLogsOnError') {
       message = c.logs.slice(-80).join('\n');
