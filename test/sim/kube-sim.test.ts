@@ -382,6 +382,22 @@ describe('kubectl 1.32 against the simulator', () => {
     ]);
   });
 
+  test('kubectl drain: cordon, evictions, the ReplicaSet replaces the pods on other nodes', async () => {
+    const s = await sim();
+    const kc = s.writeKubeconfig();
+    await ok(kc, ['apply', '-f', fixture('deployment.yaml'), '-f', fixture('daemonset.yaml')]);
+    await ok(kc, ['rollout', 'status', 'deployment/web', '--timeout=60s']);
+    await ok(kc, ['rollout', 'status', 'daemonset/agent', '--timeout=60s']);
+    const drained = await kubectl(kc, ['drain', 'sim-node-1', '--ignore-daemonsets', '--timeout=30s']);
+    expect(drained.code).toBe(0);
+    expect(drained.stdout).toMatch(/^pod\/web-\S+ evicted$/m);
+    expect(drained.stdout).toMatch('node/sim-node-1 drained');
+    expect(await ok(kc, ['get', 'node', 'sim-node-1'])).toMatch(/^sim-node-1\s+Ready,SchedulingDisabled\s/m);
+    await s.waitFor(() => pods(s, 'app=web').filter((p) => at(p, 'status.phase') === 'Running').length === 3);
+    expect(pods(s, 'app=web').some((p) => at(p, 'spec.nodeName') === 'sim-node-1')).toBe(false);
+    expect(pods(s, 'app=agent').filter((p) => at(p, 'spec.nodeName') === 'sim-node-1')).toHaveLength(1);
+  });
+
   test('client-side apply creates, then sends a strategic merge patch', async () => {
     const s = await sim();
     const kc = s.writeKubeconfig();

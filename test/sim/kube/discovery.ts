@@ -88,6 +88,16 @@ export function apiResourceList(types: ResourceType[], gv: string): JsonObject {
           kind: 'Scale',
           verbs: ['get', 'patch', 'update'],
         });
+      } else if (sub === 'eviction') {
+        resources.push({
+          name: `${t.plural}/eviction`,
+          singularName: '',
+          namespaced: t.namespaced,
+          group: 'policy',
+          version: 'v1',
+          kind: 'Eviction',
+          verbs: ['create'],
+        });
       } else if (sub === 'log') {
         resources.push({
           name: `${t.plural}/log`,
@@ -150,6 +160,12 @@ function resourceDiscovery(t: ResourceType): JsonObject {
     }
     if (sub === 'log')
       return { subresource: 'log', responseKind: { group: '', version: 'v1', kind: 'Pod' }, verbs: ['get'] };
+    if (sub === 'eviction')
+      return {
+        subresource: 'eviction',
+        responseKind: { group: 'policy', version: 'v1', kind: 'Eviction' },
+        verbs: ['create'],
+      };
     return {
       subresource: sub,
       responseKind: { group: t.group, version: t.version, kind: t.kind },

@@ -61,7 +61,11 @@ export const BUILTIN_TYPES: ResourceType[] = [
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   }),
   builtin('', 'nodes', 'Node', { namespaced: false, shortNames: ['no'], subresources: ['status'] }),
-  builtin('', 'pods', 'Pod', { shortNames: ['po'], categories: ['all'], subresources: ['status', 'log'] }),
+  builtin('', 'pods', 'Pod', {
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'log', 'eviction'],
+  }),
   builtin('', 'events', 'Event', { shortNames: ['ev'] }),
   builtin('', 'configmaps', 'ConfigMap', { shortNames: ['cm'] }),
   builtin('', 'secrets', 'Secret'),

@@ -686,6 +686,18 @@ export async function startKubeSim(opts: KubeSimOptions = {}): Promise<KubeSim> 
       serveLogs(res, t, namespace, name, q);
       return;
     }
+    if (sub === 'eviction') {
+      // policy/v1 Eviction: a graceful delete (no PodDisruptionBudgets in the simulator), answered with a Status.
+      if (method !== 'POST' || !name) throw methodNotAllowed();
+      const eviction = parseBody();
+      const options =
+        isObject(eviction) && isObject(eviction['deleteOptions'])
+          ? (eviction['deleteOptions'] as unknown as DeleteOptions)
+          : {};
+      api.delete(t, namespace, name, options, w);
+      after();
+      return send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
+    }
     switch (method) {
       case 'GET': {
         if (name) {
