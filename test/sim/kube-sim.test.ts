@@ -537,6 +537,19 @@ describe('kubectl 1.32 against the simulator', () => {
     const stored = s.get('apps/v1', 'Deployment', 'default', 'web') as JsonObject;
     expect(at(stored, 'spec.replica')).toBeUndefined();
     expect(at(stored, 'spec.replicas')).toBe(1);
+    // A value of the wrong type (a templated number left as a string) is refused whatever the validation.
+    const quoted = readFileSync(fixture('deployment.yaml'), 'utf8')
+      .replace('name: web\n  labels', 'name: quoted\n  labels')
+      .replace('  replicas: 3', '  replicas: "3"');
+    const typed = await kubectl(kc, ['apply', '--validate=false', '-f', '-'], quoted);
+    expect(typed.stderr).toMatch(
+      'Deployment in version "v1" cannot be handled as a Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32',
+    );
+    const typedApply = await kubectl(kc, ['apply', '--server-side', '-f', '-'], quoted);
+    expect(typedApply.stderr).toMatch(
+      'failed to create typed patch object (default/quoted; apps/v1, Kind=Deployment): .spec.replicas: expected numeric (int or float), got string',
+    );
+    expect(s.get('apps/v1', 'Deployment', 'default', 'quoted')).toBeUndefined();
   });
 
   test('kubectl create (typed clients send protobuf), then get', async () => {

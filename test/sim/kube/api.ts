@@ -54,7 +54,7 @@ import {
 } from './selectors.js';
 import type { Store } from './store.js';
 import type { PathSegment } from './strict.js';
-import { unknownFieldPaths, unknownFields } from './strict.js';
+import { decodeIssues, dottedPath, typedValueError, unmarshalError } from './strict.js';
 import { validateMetadata, validateObject } from './validation.js';
 
 export interface WriteOptions {
@@ -443,8 +443,14 @@ export class KubeApi {
         if (issues.errors.length) throw invalid({ group: t.group, kind: t.kind }, nameOf(neu), issues.errors);
       }
     } else {
-      // Built-in objects decode into Go structs: an unknown field is never stored.
-      const unknown = unknownFields(t.kind, neu, true);
+      // Built-in objects decode into Go structs: a value of the wrong type is refused, an unknown field never stored.
+      const decoded = decodeIssues(t.kind, neu, true);
+      const typeError = decoded.types[0];
+      if (typeError)
+        throw badRequest(
+          `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${unmarshalError(typeError)}`,
+        );
+      const unknown = decoded.unknown.map(dottedPath);
       if (unknown.length) {
         const mode = w.fieldValidation ?? 'Warn';
         if (mode === 'Strict') {
@@ -745,8 +751,11 @@ export class KubeApi {
         if (unknown[0] !== undefined) throw fail(`.${unknown[0]}: field not declared in schema`);
       }
     } else {
-      const unknown = unknownFieldPaths(t.kind, applied, false);
-      if (unknown[0] !== undefined) throw fail(`${render(unknown[0])}: field not declared in schema`);
+      const decoded = decodeIssues(t.kind, applied, false);
+      if (decoded.unknown[0] !== undefined)
+        throw fail(`${render(decoded.unknown[0])}: field not declared in schema`);
+      const typeError = decoded.types[0];
+      if (typeError) throw fail(`${render(typeError.path)}: ${typedValueError(typeError)}`);
     }
     const duplicate = duplicateKey(applied, ctx, []);
     if (duplicate) throw fail(`${render(duplicate.path)}: duplicate entries for key [${duplicate.key}]`);
