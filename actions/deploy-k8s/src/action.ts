@@ -114,7 +114,7 @@ export const spec = defineAction({
     resources: {
       type: 'json',
       description:
-        'JSON array, one object per resource: kind, name, namespace, action (created/configured/unchanged/deleted), result, reason, rolledBack, images, ready (ready/desired), revision, previousRevision.',
+        'JSON array, one object per resource: apiVersion, kind, name, namespace, action (created/configured/unchanged/deleted), result, reason, rolledBack, images, ready (ready/desired), revision, previousRevision.',
     },
     revision: {
       description:

@@ -64,6 +64,7 @@ export interface KubeContext {
 
 /** One object of the deploy, as the outputs and the summary report it. */
 export interface ResourceReport {
+  apiVersion: string;
   kind: string;
   name: string;
   namespace?: string;
@@ -213,6 +214,7 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
         { ...call, type: 'merge', dryRun },
       );
       reports.push({
+        apiVersion: s.apiVersion,
         kind: s.kind,
         name: s.name,
         ...(namespace ? { namespace } : {}),
@@ -242,6 +244,7 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
     const before = await client.get(ref, call);
     const after = await client.apply(m.object, { ...call, force: inputs['force-conflicts'], dryRun });
     const report: ResourceReport = {
+      apiVersion: m.apiVersion,
       kind: m.kind,
       name: m.name,
       ...(namespace ? { namespace } : {}),
@@ -438,6 +441,7 @@ async function deleteCopies(
       continue;
     }
     reports.push({
+      apiVersion: c.apiVersion,
       kind: c.kind,
       name: c.name,
       ...(c.namespace ? { namespace: c.namespace } : {}),
@@ -459,24 +463,21 @@ function revisionOf(o: JsonObject | undefined): string | undefined {
 }
 
 function targetOf(r: ResourceReport): RolloutTarget {
-  return { kind: r.kind, name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) };
-}
-
-function refOf(r: ResourceReport) {
   return {
-    apiVersion: apiVersionOf(r.kind),
+    apiVersion: r.apiVersion,
     kind: r.kind,
     name: r.name,
     ...(r.namespace ? { namespace: r.namespace } : {}),
   };
 }
 
-function apiVersionOf(kind: string): string {
-  return kind === 'Job' || kind === 'CronJob'
-    ? 'batch/v1'
-    : ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet'].includes(kind)
-      ? 'apps/v1'
-      : 'v1';
+function refOf(r: ResourceReport) {
+  return {
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    name: r.name,
+    ...(r.namespace ? { namespace: r.namespace } : {}),
+  };
 }
 
 function applyResults(reports: ResourceReport[], results: RolloutResult[]): void {
@@ -502,7 +503,8 @@ function rolloutSource(client: KubeClient, call: { signal: AbortSignal; deadline
   return {
     async *watch(target, signal) {
       const kind = {
-        apiVersion: target.apiVersion ?? apiVersionOf(target.kind),
+        // Every target is built by targetOf, with the apiVersion its manifest gave.
+        apiVersion: target.apiVersion ?? 'apps/v1',
         kind: target.kind,
         ...(target.namespace ? { namespace: target.namespace } : {}),
       };
