@@ -21,6 +21,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import { parseDocument } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { yamlData, yamlProblem } from '../util/yaml.js';
 import { FileError, readTextFile } from '../util/files.js';
 import { parseExecConfig, type ExecConfig } from './exec-credential.js';
 import { isJsonObject } from '../util/json.js';
@@ -124,25 +125,13 @@ function parseYaml(text: string, doc: Doc): unknown {
   const parsed = parseDocument(text, { prettyErrors: true, uniqueKeys: true, version: '1.1' });
   const first = parsed.errors[0];
   if (first) {
-    const lp = first.linePos?.[0];
-    const what =
-      first.code === 'DUPLICATE_KEY'
-        ? 'duplicate key'
-        : (first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw fail(doc, `invalid YAML${lp ? ` at line ${lp.line}, column ${lp.col}` : ''}: ${what}`);
+    const p = yamlProblem(first);
+    throw fail(doc, `invalid YAML${p.line ? ` at line ${p.line}, column ${p.col}` : ''}: ${p.what}`);
   }
   try {
-    // Aliases are capped (a "billion laughs" file would expand to gigabytes); too deep a nesting is an error.
-    return parsed.toJS({ maxAliasCount: 100 }) as unknown;
+    return yamlData(parsed);
   } catch (e) {
-    throw fail(
-      doc,
-      e instanceof RangeError
-        ? 'invalid YAML: it is nested too deeply'
-        : /alias/i.test((e as Error).message)
-          ? 'invalid YAML: it expands too many aliases (more than 100)'
-          : `invalid YAML: ${(e as Error).message}`,
-    );
+    throw fail(doc, `invalid YAML: ${(e as Error).message}`);
   }
 }
 

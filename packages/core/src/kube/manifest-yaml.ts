@@ -31,6 +31,7 @@ import {
   type Tags,
 } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { yamlAt, yamlData, yamlProblem } from '../util/yaml.js';
 import { expandVars } from '../deploy/template.js';
 import { jsonPointer, manifestWhere } from './manifest-object.js';
 
@@ -96,16 +97,8 @@ export function parseManifestYaml(
     const n = i + 1;
     const error = doc.errors[0];
     if (error) {
-      const lp = error.linePos?.[0];
-      const what =
-        error.code === 'DUPLICATE_KEY'
-          ? 'a key appears twice in one mapping'
-          : error.code === 'RESOURCE_EXHAUSTION'
-            ? 'it is nested too deeply'
-            : (error.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-      throw new ConfigurationError(
-        `${o.file}${lp ? `:${lp.line}:${lp.col}` : ''}: invalid YAML in document ${n}: ${what}`,
-      );
+      const p = yamlProblem(error, { duplicate: 'a key appears twice in one mapping' });
+      throw new ConfigurationError(`${o.file}${yamlAt(p)}: invalid YAML in document ${n}: ${p.what}`);
     }
     for (const w of doc.warnings) {
       const lp = w.linePos?.[0];
@@ -116,15 +109,9 @@ export function parseManifestYaml(
     walkDocument(doc, n, o);
     let data: unknown;
     try {
-      data = doc.toJS({ maxAliasCount: o.maxAliasCount });
+      data = yamlData(doc, o.maxAliasCount);
     } catch (e) {
-      const why =
-        e instanceof RangeError
-          ? 'it is nested too deeply'
-          : /alias/i.test((e as Error).message)
-            ? `it expands too many aliases (more than ${o.maxAliasCount})`
-            : (e as Error).message;
-      throw new ConfigurationError(`${o.file}: invalid YAML in document ${n}: ${why}`);
+      throw new ConfigurationError(`${o.file}: invalid YAML in document ${n}: ${(e as Error).message}`);
     }
     documents.push({ document: n, data: data ?? null });
   });

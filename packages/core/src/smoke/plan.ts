@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { FileError, readTextFile } from '../util/files.js';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { yamlAt, yamlData, yamlProblem } from '../util/yaml.js';
 import { MAX_DURATION_MS, parseDuration } from '../util/duration.js';
 import { PREDICATE_KEYS, toPredicate, type Predicate } from './predicate.js';
 import { checksFileSchema } from './schema.js';
@@ -482,28 +483,16 @@ function checkJsonSyntax(text: string, file: string): void {
 function parseYaml(text: string, file: string): { doc: Document; lines: LineCounter; data: unknown } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const lp = e.linePos?.[0];
-    const what =
-      e.code === 'DUPLICATE_KEY'
-        ? 'duplicate key'
-        : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    throw new ConfigurationError(`${file}${lp ? `:${lp.line}:${lp.col}` : ''}: invalid YAML: ${what}`);
+  const error = doc.errors[0];
+  if (error) {
+    const p = yamlProblem(error);
+    throw new ConfigurationError(`${file}${yamlAt(p)}: invalid YAML: ${p.what}`);
   }
   let data: unknown;
   try {
-    // Aliases are capped (a "billion laughs" file would expand to gigabytes); a nesting too deep for the stack
-    // is a file error too.
-    data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    data = yamlData(doc);
   } catch (e) {
-    const why =
-      e instanceof RangeError
-        ? 'it is nested too deeply'
-        : /alias/i.test((e as Error).message)
-          ? 'it expands too many aliases (more than 100)'
-          : (e as Error).message;
-    throw new ConfigurationError(`${file}: invalid YAML: ${why}`);
+    throw new ConfigurationError(`${file}: invalid YAML: ${(e as Error).message}`);
   }
   return { doc, lines, data };
 }
