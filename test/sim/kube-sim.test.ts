@@ -933,6 +933,38 @@ describe('the API over HTTP', () => {
     expect((await fetch(`${secured.url}/version`)).status).toBe(200);
   });
 
+  test("server-side apply: a Service's selector is one atomic field (+mapType=atomic): replaced whole, owned whole", async () => {
+    const s = await sim({ timeScale: 0 });
+    const path = '/api/v1/namespaces/default/services/web';
+    const apply = (manager: string, selector: Record<string, string>, force = false) =>
+      api(
+        s,
+        'PATCH',
+        `${path}?fieldManager=${manager}${force ? '&force=true' : ''}`,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'web' },
+          spec: { selector, ports: [{ port: 80 }] },
+        }),
+        'application/apply-patch+yaml',
+      );
+    expect((await apply('kiln', { app: 'web', 'pod-template-hash': 'abc' })).status).toBe(201);
+    // The same manager applying a smaller selector replaces it (a granular map would keep the hash).
+    const smaller = await apply('kiln', { app: 'web' });
+    expect(at(smaller.body, 'spec.selector')).toEqual({ app: 'web' });
+    const managed = at(smaller.body, 'metadata.managedFields') as JsonObject[];
+    expect(at(managed[0], 'fieldsV1.f:spec.f:selector')).toEqual({});
+    // Another manager's different selector conflicts on the whole field; force takes it whole.
+    const clash = await apply('other', { app: 'web', track: 'green' });
+    expect(clash.status).toBe(409);
+    expect(at(clash.body, 'details.causes')).toEqual([
+      { reason: 'FieldManagerConflict', message: 'conflict with "kiln" using v1', field: '.spec.selector' },
+    ]);
+    const forced = await apply('other', { app: 'web', track: 'green' }, true);
+    expect(at(forced.body, 'spec.selector')).toEqual({ app: 'web', track: 'green' });
+  });
+
   test('server-side apply: conflicts with another manager (409), force takes the field; removed fields go', async () => {
     const s = await sim({ timeScale: 0 });
     const path = '/api/v1/namespaces/default/configmaps/cfg';
@@ -1101,6 +1133,7 @@ describe('the API over HTTP', () => {
     expect((apis.body['groups'] as JsonObject[]).map((g) => g['name'])).toEqual([
       'apps',
       'batch',
+      'networking.k8s.io',
       'apiextensions.k8s.io',
     ]);
     const apps = await api(s, 'GET', '/apis/apps/v1');

@@ -63,10 +63,19 @@ export interface ManagedEntry {
   set: FieldSet;
 }
 
+/**
+ * Structs and maps owned as one leaf. Label selectors are `+structType=atomic`; a Service's (and a
+ * ReplicationController's) plain `selector` map and a pod's `nodeSelector` are `+mapType=atomic` in k8s.io/api: an
+ * apply that gives another selector replaces the whole map, and conflicts with another manager's.
+ */
 function isAtomicStruct(ctx: SchemaContext, fieldPath: FieldPath, value: JsonObject): boolean {
   const field = fieldPath[fieldPath.length - 1] ?? '';
   if (ctx.builtin)
-    return SELECTOR_FIELDS.has(field) && ('matchLabels' in value || 'matchExpressions' in value);
+    return (
+      (SELECTOR_FIELDS.has(field) && ('matchLabels' in value || 'matchExpressions' in value)) ||
+      (field === 'selector' && fieldPath.length === 2 && fieldPath[0] === 'spec') ||
+      field === 'nodeSelector'
+    );
   const s = schemaAt(ctx.schema, fieldPath);
   return s?.['x-kubernetes-map-type'] === 'atomic';
 }

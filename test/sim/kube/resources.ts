@@ -1,6 +1,6 @@
 /**
  * The resources the simulated API server serves: the built-in kinds (core/v1, apps/v1, batch/v1,
- * apiextensions.k8s.io/v1) and, at run time, the custom resources each established CustomResourceDefinition defines.
+ * networking.k8s.io/v1, apiextensions.k8s.io/v1) and, at run time, the custom resources each established CustomResourceDefinition defines.
  */
 import type { JsonObject } from './meta.js';
 import { isObject, objs, str } from './meta.js';
@@ -103,6 +103,11 @@ export const BUILTIN_TYPES: ResourceType[] = [
     subresources: ['status'],
     generation: true,
   }),
+  builtin('networking.k8s.io', 'ingresses', 'Ingress', {
+    shortNames: ['ing'],
+    subresources: ['status'],
+    generation: true,
+  }),
   builtin('apiextensions.k8s.io', 'customresourcedefinitions', 'CustomResourceDefinition', {
     namespaced: false,
     shortNames: ['crd', 'crds'],
@@ -117,6 +122,7 @@ export const BUILTIN_GROUPS: Array<{ group: string; version: string }> = [
   { group: '', version: 'v1' },
   { group: 'apps', version: 'v1' },
   { group: 'batch', version: 'v1' },
+  { group: 'networking.k8s.io', version: 'v1' },
   { group: 'apiextensions.k8s.io', version: 'v1' },
 ];
 
