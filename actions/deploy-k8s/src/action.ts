@@ -88,14 +88,14 @@ export const spec = defineAction({
       values: ['rolling', 'canary', 'blue-green'],
       default: 'rolling',
       description:
-        '`rolling`: apply the manifests as they are. `canary`: each Deployment gets a copy `<name>-canary` (label `kiln.dev/track: canary`, `percentage` of its replicas) that the same Services select. `blue-green`: a copy `<name>-green` takes all the traffic of the Services once ready. Then `action: promote` or `reject`.',
+        '`rolling`: apply the manifests as they are. `canary`: each Deployment gets a copy `<name>-canary` (label `kiln.dev/track: canary`, `percentage` of its replicas) that takes `percentage` of the traffic (see `traffic-split-method`). `blue-green`: a copy `<name>-green` and a preview Service `<svc>-green`; the Services stay on the stable pods until `action: promote` switches them. Then `action: promote` or `reject`.',
     },
     action: {
       type: 'enum',
       values: ['deploy', 'promote', 'reject'],
       default: 'deploy',
       description:
-        '`deploy`; `promote` (canary/blue-green: refused unless every copy is ready on these images; applies the manifests to the stable names, moves the traffic back to them, deletes the copies); `reject` (traffic back to the stable version, copies deleted).',
+        '`deploy`; `promote` (canary/blue-green: refused unless every copy is ready on these images; applies the manifests to the stable names, moves the traffic to them, deletes the copies); `reject` (traffic back to the stable version, copies deleted).',
     },
     percentage: {
       type: 'integer',
@@ -103,7 +103,14 @@ export const spec = defineAction({
       max: 99,
       default: '20',
       description:
-        "Canary: the copy's replicas as a share of the stable's, rounded up (`ceil(replicas × percentage / 100)`); the traffic splits by pod count.",
+        "Canary: the copy's replicas as a share of the stable's, rounded up (`ceil(replicas × percentage / 100)`), and its share of the traffic by weight (`gateway`, `ingress`).",
+    },
+    'traffic-split-method': {
+      type: 'enum',
+      values: ['pod', 'gateway', 'ingress'],
+      default: 'pod',
+      description:
+        'Canary: how its traffic share is set. `pod`: by pod count (the Services select both). `gateway`: weights on the Gateway API `HTTPRoute`s that send to the Services (`<svc>-stable` 100−percentage, `<svc>-canary` percentage). `ingress`: an ingress-nginx canary Ingress `<ing>-canary` with `canary-weight: percentage`.',
     },
   },
   outputs: {
