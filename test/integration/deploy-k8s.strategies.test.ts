@@ -257,6 +257,34 @@ describe('canary by weights (traffic-split-method: gateway, ingress)', () => {
   );
 
   test(
+    'gateway: reject sends the whole share to the stable pods before the canary goes, and leaves the route as written',
+    async () => {
+      await reset(2, 'gateway.yaml');
+      const gw = { strategy: 'canary', 'traffic-split-method': 'gateway' };
+      expect((await run(3, gw, 'gateway.yaml')).outputs.get('result')).toBe('canary-deployed');
+      expect(viaRoute()).toEqual({ [IMG(2)]: 80, [IMG(3)]: 20 });
+      const rejected = await run(3, { ...gw, action: 'reject' }, 'gateway.yaml');
+      expect(rejected.exitCode).toBe(0);
+      expect(rejected.outputs.get('result')).toBe('rejected');
+      // The first thing reject changed was the route, to web-stable alone.
+      const first = rejected.stdout.split('\n').find((l) => /: (configured|deleted)$/.test(l));
+      expect(first).toBe('HTTPRoute/web (default): configured');
+      expect(viaRoute()).toEqual({ [IMG(2)]: 100 });
+      const route = sim.get('gateway.networking.k8s.io/v1', 'HTTPRoute', NS, 'web') as {
+        spec: { rules: { backendRefs: unknown[] }[] };
+      };
+      expect(route.spec.rules[0]?.backendRefs).toEqual([{ name: 'web', port: 80 }]);
+      for (const name of ['web-stable', 'web-canary']) expect(svc(name)).toBeUndefined();
+      // Rejecting again, with nothing to reject: the route is not pointed at a missing web-stable.
+      const again = await run(3, { ...gw, action: 'reject' }, 'gateway.yaml');
+      expect(again.exitCode).toBe(0);
+      expect(again.stdout).toContain('HTTPRoute/web: left as it is (Service/web-stable not there)');
+      expect(viaRoute()).toEqual({ [IMG(2)]: 100 });
+    },
+    SLOW,
+  );
+
+  test(
     'gateway: a canary that crash-loops is rolled back — copy and side Services deleted, the route never moved',
     async () => {
       await reset(2, 'gateway.yaml');
@@ -320,7 +348,7 @@ describe('canary by weights (traffic-split-method: gateway, ingress)', () => {
       );
       expect(rejected.exitCode).toBe(0);
       expect(rejected.summary.split('\n')[0]).toBe(
-        '## ↩️ rejected: deleted Ingress/web-canary, web-canary, Service/web-stable, Service/web-canary; traffic on the stable version',
+        '## ↩️ rejected: deleted Ingress/web-canary, web-canary, Service/web-canary, Service/web-stable; traffic on the stable version',
       );
       expect(sim.get('networking.k8s.io/v1', 'Ingress', NS, 'web-canary')).toBeUndefined();
       expect(viaIngress()).toEqual({ [IMG(1)]: 100 });

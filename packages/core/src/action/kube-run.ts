@@ -114,6 +114,11 @@ export class KubeRun {
     const notes: string[] = [];
     const missing: string[] = [];
     for (const m of objects) {
+      const absent = await this.missing(m.requires ?? []);
+      if (absent.length) {
+        notes.push(`${m.kind}/${m.name}: left as it is (${absent.join(', ')} not there)`);
+        continue;
+      }
       if (!m.pinTo) {
         out.push(m);
         continue;
@@ -139,6 +144,13 @@ export class KubeRun {
         `the canary needs the stable ${missing.join(', ')} running, to send the rest of the traffic to (deploy it once with strategy rolling). Nothing was changed.`,
       );
     return { objects: out, notes };
+  }
+
+  /** Which of these objects do not exist. */
+  private async missing(refs: readonly CopyRef[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const r of refs) if (!(await this.o.client.get(r, this.call))) out.push(`${r.kind}/${r.name}`);
+    return out;
   }
 
   private async stableHash(name: string, namespace: string | undefined): Promise<string | undefined> {

@@ -176,7 +176,8 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
   // Pins are resolved before anything changes: a canary with no stable Deployment to share the traffic is refused.
   const before = await run.resolvePins(plan.before, plan.needsStable);
   const after = await run.resolvePins(plan.after, plan.needsStable);
-  for (const n of [...before.notes, ...after.notes]) log.info(n);
+  const last = await run.resolvePins(plan.last, false);
+  for (const n of [...before.notes, ...after.notes, ...last.notes]) log.info(n);
 
   if (plan.apply.length)
     log.info(
@@ -189,8 +190,8 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
   await run.applyParallel(plan.apply.filter((m) => applyOrder(m) === 2));
   if (dryRun) {
     // A dry run validates the traffic objects and deletions now, and stores nothing.
-    await run.apply([...after.objects, ...plan.last], { force: true });
-    await run.remove(plan.remove);
+    await run.apply([...after.objects, ...last.objects], { force: true });
+    await run.remove([...plan.remove, ...plan.cleanup]);
     log.info('dry-run: the API server validated every object; nothing was stored.');
     return end('dry-run');
   }
@@ -202,7 +203,8 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
     // The traffic moves now that every workload is ready; then a promote's or reject's copies go.
     await run.apply(after.objects, { force: true });
     await run.remove(plan.remove);
-    await run.apply(plan.last, { force: true });
+    await run.apply(last.objects, { force: true });
+    await run.remove(plan.cleanup);
     await run.refresh();
     const result: KubeResult =
       strategy.strategy === 'rolling'

@@ -58,6 +58,8 @@ export interface CopyRef {
 /** An object a strategy applies; `pinTo` names the stable Deployment whose live pod-template-hash joins its selector. */
 export interface Planned extends Manifest {
   pinTo?: string;
+  /** Applied only when these exist (a reject's route to `<svc>-stable` when there is no canary to reject is skipped). */
+  requires?: CopyRef[];
 }
 
 export interface StrategyPlan {
@@ -69,8 +71,10 @@ export interface StrategyPlan {
   after: Planned[];
   /** Deleted, in this order, after `after`. */
   remove: CopyRef[];
-  /** Applied once `remove` is done (blue-green reject: the Services unpinned). */
+  /** Applied once `remove` is done (blue-green reject: the Services unpinned; a canary reject: the routes). */
   last: Planned[];
+  /** Deleted after `last` (a canary reject's `<svc>-stable`, which the routes sent to until then). */
+  cleanup: CopyRef[];
   /** The Deployment copies: checked before promote. */
   copies: CopyRef[];
   /** A pin that finds no stable Deployment refuses the deploy (its traffic share would have no pods). */
@@ -230,15 +234,30 @@ export function strategyServices(
   return out;
 }
 
+/** A Service as routes name it: `<namespace>/<name>` (no namespace: the default one the glue resolves). */
+export function serviceKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
 interface BackendRef extends JsonObject {
   name: string;
 }
 
-function isServiceRef(ref: unknown, routeNs: string | undefined): ref is BackendRef {
+/** A backendRef to a Service in the route's own namespace that is one of `services` (keys). */
+function isSplitRef(
+  ref: unknown,
+  routeNs: string | undefined,
+  services: ReadonlySet<string>,
+): ref is BackendRef {
   if (!isJsonObject(ref) || typeof ref.name !== 'string') return false;
   const group = ref.group ?? '';
   const kind = ref.kind ?? 'Service';
-  return group === '' && kind === 'Service' && (ref.namespace ?? routeNs) === routeNs;
+  return (
+    group === '' &&
+    kind === 'Service' &&
+    (ref.namespace ?? routeNs) === routeNs &&
+    services.has(serviceKey(routeNs, ref.name))
+  );
 }
 
 /** Gateway API HTTPRoutes (any version of gateway.networking.k8s.io) with a backendRef to one of `services`. */
@@ -248,7 +267,7 @@ function httpRoutesTo(manifests: readonly Manifest[], services: ReadonlySet<stri
       m.kind === 'HTTPRoute' &&
       m.apiVersion.startsWith('gateway.networking.k8s.io/') &&
       routeRules(m.object).some((rule) =>
-        backendRefs(rule).some((ref) => isServiceRef(ref, namespaceOf(m)) && services.has(ref.name)),
+        backendRefs(rule).some((ref) => isSplitRef(ref, namespaceOf(m), services)),
       ),
   );
 }
@@ -262,24 +281,34 @@ function backendRefs(rule: JsonObject): JsonValue[] {
   return Array.isArray(rule.backendRefs) ? rule.backendRefs : [];
 }
 
+/** Gateway API's largest backendRef weight. */
+export const MAX_ROUTE_WEIGHT = 1_000_000;
+
 /**
- * An HTTPRoute with each backendRef to a split Service replaced by two: `<svc>-stable` with weight w × (100 − p)
- * and `<svc>-canary` with w × p (w: the ref's own weight, default 1), so the shares stay exact whatever the route's
- * other backends weigh.
+ * An HTTPRoute with each backendRef to a split Service (keys of `services`) replaced by two: `<svc>-stable` with
+ * weight w × (100 − p) and `<svc>-canary` with w × p (w: the ref's own weight, default 1), so the shares stay
+ * exact whatever the route's other backends weigh; the other backends' weights are scaled by 100 to match. With
+ * `percentage` 0 the canary ref is left out (all of the Service's share to the stable pods: a reject's first step).
  */
 export function splitHttpRoute(route: Manifest, services: ReadonlySet<string>, percentage: number): Planned {
   const o = clone(route.object);
   const ns = namespaceOf(route);
   for (const rule of routeRules(o)) {
     const refs = backendRefs(rule);
-    if (!refs.length) continue;
+    if (!refs.some((ref) => isSplitRef(ref, ns, services))) continue;
     rule.backendRefs = refs.flatMap((ref) => {
-      if (!isServiceRef(ref, ns) || !services.has(ref.name)) return [ref];
+      if (!isJsonObject(ref)) return [ref];
       const w = typeof ref.weight === 'number' ? ref.weight : 1;
-      return [
-        { ...ref, name: copyName(ref.name, 'stable'), weight: w * (100 - percentage) },
-        { ...ref, name: copyName(ref.name, 'canary'), weight: w * percentage },
-      ];
+      if (w * 100 > MAX_ROUTE_WEIGHT)
+        throw new InputError(
+          'traffic-split-method',
+          `HTTPRoute/${route.name} has a backendRef weight of ${w}; Kiln splits weights in whole percent, and ${w} × 100 passes Gateway API's limit of ${MAX_ROUTE_WEIGHT} (use weights up to ${MAX_ROUTE_WEIGHT / 100}).`,
+        );
+      if (!isSplitRef(ref, ns, services)) return [{ ...ref, weight: w * 100 }];
+      const stable = { ...ref, name: copyName(ref.name, 'stable'), weight: w * (100 - percentage) };
+      return percentage > 0
+        ? [stable, { ...ref, name: copyName(ref.name, 'canary'), weight: w * percentage }]
+        : [stable];
     });
   }
   return { ...route, object: o };
@@ -291,7 +320,7 @@ function ingressesTo(manifests: readonly Manifest[], services: ReadonlySet<strin
     (m) =>
       m.kind === 'Ingress' &&
       m.apiVersion === 'networking.k8s.io/v1' &&
-      ingressBackends(m.object).some((b) => services.has(b.name as string)),
+      ingressBackends(m.object).some((b) => services.has(serviceKey(namespaceOf(m), b.name as string))),
   );
 }
 
@@ -316,7 +345,8 @@ function ingressBackends(o: JsonObject): JsonObject[] {
 function retargetIngress(m: Manifest, services: ReadonlySet<string>, suffix: string): JsonObject {
   const o = clone(m.object);
   for (const b of ingressBackends(o))
-    if (services.has(b.name as string)) b.name = copyName(b.name as string, suffix);
+    if (services.has(serviceKey(namespaceOf(m), b.name as string)))
+      b.name = copyName(b.name as string, suffix);
   return o;
 }
 
@@ -330,6 +360,12 @@ export function stableIngress(m: Manifest, services: ReadonlySet<string>): Plann
  * backends `<svc>-canary`, annotated `canary: "true"` and `canary-weight: "<p>"`.
  */
 export function canaryIngress(m: Manifest, services: ReadonlySet<string>, percentage: number): Planned {
+  // Which backends were split is decided on the original: a Service named `x-canary` of its own stays out.
+  const split = new Set(
+    ingressBackends(m.object)
+      .filter((b) => services.has(serviceKey(namespaceOf(m), b.name as string)))
+      .map((b) => copyName(b.name as string, 'canary')),
+  );
   const o = retargetIngress(m, services, 'canary');
   const meta = obj(o, 'metadata');
   const name = copyName(m.name, 'canary');
@@ -345,8 +381,7 @@ export function canaryIngress(m: Manifest, services: ReadonlySet<string>, percen
     isJsonObject(backend) &&
     isJsonObject(backend.service) &&
     typeof backend.service.name === 'string' &&
-    backend.service.name.endsWith('-canary') &&
-    services.has(backend.service.name.slice(0, -'-canary'.length));
+    split.has(backend.service.name);
   if (spec.defaultBackend !== undefined && !toCanary(spec.defaultBackend)) delete spec.defaultBackend;
   if (Array.isArray(spec.rules))
     spec.rules = spec.rules.filter((rule) => {
@@ -377,6 +412,7 @@ const EMPTY: Omit<StrategyPlan, 'apply'> = {
   after: [],
   remove: [],
   last: [],
+  cleanup: [],
   copies: [],
   needsStable: false,
 };
@@ -455,7 +491,7 @@ function planWeightedCanary(
   o: StrategyOptions & { traffic: 'gateway' | 'ingress' },
 ): StrategyPlan {
   const routed = strategyServices(manifests, deployments);
-  const names = new Set(routed.map((r) => r.service.name));
+  const names = new Set(routed.map((r) => serviceKey(namespaceOf(r.service), r.service.name)));
   const routes = o.traffic === 'gateway' ? httpRoutesTo(manifests, names) : ingressesTo(manifests, names);
   if (routes.length === 0)
     throw new InputError(
@@ -472,12 +508,8 @@ function planWeightedCanary(
   const others = manifests.filter(
     (m) => m.kind !== 'Deployment' && !services.includes(m) && !routes.includes(m),
   );
-  const remove = [
-    ...canaryIngresses.map((i) => refOf(i)),
-    ...copies,
-    ...stables.map((s) => refOf(s)),
-    ...canaries.map((s) => refOf(s)),
-  ];
+  const toCanary = [...canaryIngresses.map((i) => refOf(i)), ...copies, ...canaries.map((s) => refOf(s))];
+  const sides = stables.map((s) => refOf(s));
   if (o.action === 'deploy')
     return {
       ...EMPTY,
@@ -490,9 +522,27 @@ function planWeightedCanary(
       copies,
       needsStable: true,
     };
+  // Promote: the routes as written first (the Service selects the stable pods, about to roll, and the canary's).
   if (o.action === 'promote')
-    return { ...EMPTY, before: routes, apply: [...others, ...services, ...deployments], remove, copies };
-  return { ...EMPTY, before: routes, apply: [], remove, copies };
+    return {
+      ...EMPTY,
+      before: routes,
+      apply: [...others, ...services, ...deployments],
+      remove: [...toCanary, ...sides],
+      copies,
+    };
+  // Reject: the canary's share to the stable pods first (weight 0; the canary Ingress goes first), then the
+  // canary is deleted, then the routes as written, then the stable side Services.
+  return {
+    ...EMPTY,
+    before:
+      o.traffic === 'gateway' ? routes.map((r) => ({ ...splitHttpRoute(r, names, 0), requires: sides })) : [],
+    apply: [],
+    remove: toCanary,
+    last: routes,
+    cleanup: sides,
+    copies,
+  };
 }
 
 /** The images of a Deployment's pod template (containers and init containers), sorted. */
@@ -526,7 +576,12 @@ export function copyNotReady(
     return 'its latest spec was not rolled out yet';
   const ready = Number(st.readyReplicas ?? 0);
   const updated = Number(st.updatedReplicas ?? 0);
+  const available = Number(st.availableReplicas ?? 0);
+  const total = Number(st.replicas ?? 0);
   if (ready < want || updated < want) return `not ready (${ready}/${want} ready, ${updated}/${want} updated)`;
+  // kubectl rollout status's rules: no old pod left, and the updated ones available (ready counts old pods too).
+  if (total > updated) return `not rolled out (${total - updated} old pod(s) still there)`;
+  if (available < updated) return `not available (${available}/${updated} updated pods available)`;
   const images = templateImages(live);
   const expected = [...expectedImages].sort();
   if (images.join(' ') !== expected.join(' '))
@@ -542,15 +597,17 @@ export function currentPodTemplateHash(
   deployment: JsonObject | undefined,
   replicaSets: readonly JsonObject[],
 ): string | undefined {
-  if (!deployment) return undefined;
   const meta = labelsOf(deployment, 'metadata');
+  if (!deployment || typeof meta.uid !== 'string' || !meta.uid) return undefined;
   const revision = labelsOf(deployment, 'metadata', 'annotations')[REVISION];
   const owned = replicaSets.filter((rs) => {
     const refs = labelsOf(rs, 'metadata').ownerReferences;
     return Array.isArray(refs) && refs.some((r) => isJsonObject(r) && r.uid === meta.uid && r.controller);
   });
   const current =
-    owned.find((rs) => labelsOf(rs, 'metadata', 'annotations')[REVISION] === revision) ??
+    (revision === undefined
+      ? undefined
+      : owned.find((rs) => labelsOf(rs, 'metadata', 'annotations')[REVISION] === revision)) ??
     [...owned].sort(
       (a, b) =>
         Number(labelsOf(b, 'metadata', 'annotations')[REVISION] ?? 0) -
