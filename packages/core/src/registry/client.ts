@@ -37,6 +37,7 @@ import {
 import { progressReporter, type ProgressCallback } from './progress.js';
 import { listReferrers, type ReferrersResult } from './referrers.js';
 import type { Scope } from './scopes.js';
+import { listTags, type ListTagsOptions } from './tags.js';
 import { RegistryTransport, type CallContext } from './transport.js';
 import { repositoryPath, type Descriptor, type RepositoryRef } from './types.js';
 
@@ -247,6 +248,11 @@ export class RegistryClient {
       }
       throw err;
     });
+  }
+
+  /** The repository's tags, page by page (none when it does not exist). */
+  listTags(repo: RepositoryRef, o: ListTagsOptions = {}): Promise<string[]> {
+    return listTags(this.transport, repo, o);
   }
 
   /** Referrers of a manifest: the referrers API, else the `sha256-<hex>` tag. */
