@@ -4,7 +4,13 @@
  * declaration below is the single source of the action's inputs and outputs; the work is @kiln/core's `kube`
  * namespace, glued in core's action/kube.ts.
  */
-import { defineAction, defineActionRunner, deployInputs } from '@kiln/core/start';
+import {
+  defineAction,
+  defineActionRunner,
+  deployInputs,
+  ledgerInputs,
+  releaseIdOutput,
+} from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'deploy-k8s',
@@ -105,6 +111,10 @@ export const spec = defineAction({
       description:
         "Canary: the copy's replicas as a share of the stable's, rounded up (`ceil(replicas × percentage / 100)`), and its share of the traffic by weight (`gateway`, `ingress`).",
     },
+    ...ledgerInputs({
+      environment:
+        "Record the release in this environment's ledger (`qa`, `prod-aa`): a rolling deploy or a promote that went live, failed or was rolled back. Without it nothing is recorded.",
+    }),
     'traffic-split-method': {
       type: 'enum',
       values: ['pod', 'gateway', 'ingress'],
@@ -129,6 +139,7 @@ export const spec = defineAction({
     },
     images: { type: 'list', description: 'The images deployed (pinned references), one per line.' },
     namespaces: { type: 'list', separator: ',', description: 'Namespaces touched, comma-separated.' },
+    ...releaseIdOutput,
   },
 });
 

@@ -19,6 +19,7 @@ export { terminalWidth } from './platform/base.js';
 export * from './action/run.js';
 export { runMain } from './action/main.js';
 export { deployInputs, type DeployTarget } from './action/deploy.js';
+export { ledgerInputs, releaseIdOutput } from './action/ledger-inputs.js';
 export { registryInputs, registryOutputs } from './action/registry-inputs.js';
 export type { AnnotationProps, CiContext, Logger, Platform, PlatformKind } from './platform/types.js';
 

@@ -12,6 +12,7 @@ import { waitForRollouts, type RolloutSource } from '../kube/wait.js';
 import type { Logger } from '../platform/types.js';
 import { isJsonObject, type JsonObject } from '../util/json.js';
 import type { ResourceReport } from './kube-report.js';
+import { splitPinned } from './ledger.js';
 
 const REVISION = 'deployment.kubernetes.io/revision';
 /** What the API server owns or computes: never sent back when an object is restored. */
@@ -270,6 +271,28 @@ export class KubeRun {
         if (r.result === 'ready' || r.result === 'applied') r.result = 'rolled-back';
       }
     return !this.reports.some((r) => r.result === 'rollback-failed');
+  }
+
+  /** The image of `repository` (`registry/repo`) the changed workloads ran before this run, when one did. */
+  previousImage(repository: string): string | undefined {
+    for (const before of this.previous.values()) {
+      const spec = before && isJsonObject(before.spec) ? before.spec : {};
+      const tpl = isJsonObject(spec.template) && isJsonObject(spec.template.spec) ? spec.template.spec : {};
+      for (const key of ['containers', 'initContainers']) {
+        const list = tpl[key];
+        if (!Array.isArray(list)) continue;
+        for (const c of list) {
+          const image = isJsonObject(c) && typeof c.image === 'string' ? c.image : undefined;
+          if (!image?.includes('@')) continue;
+          try {
+            if (splitPinned(image).repository === repository) return image;
+          } catch {
+            // not an image reference Kiln can read: not this one
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   /** Every workload's revision and ready/desired pods as they are now (what the outputs report). */

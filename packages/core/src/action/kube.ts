@@ -29,6 +29,7 @@ import { formatDuration } from '../util/duration.js';
 import { isJsonObject, type JsonObject } from '../util/json.js';
 import { fillKubeSummary, setKubeOutputs, type KubeResult, type ResourceReport } from './kube-report.js';
 import { KubeRun } from './kube-run.js';
+import { checkReleaseId, parseLedgerLocation, recordOutcome, splitPinned } from './ledger.js';
 
 export { fillKubeSummary, type KubeResult, type ResourceReport } from './kube-report.js';
 
@@ -58,6 +59,17 @@ export interface KubeInputValues {
   action?: StrategyAction;
   percentage?: number;
   'traffic-split-method'?: TrafficMethod;
+  environment?: string;
+  ledger?: string;
+  'ledger-token'?: string;
+}
+
+/** What the ledger entry of this run says besides the outcome (the rollback action deploys through here too). */
+export interface KubeRelease {
+  event: 'deploy' | 'rollback';
+  of?: string;
+  to?: string;
+  forced?: boolean;
 }
 
 export interface KubeContext {
@@ -74,12 +86,18 @@ function applyOrder(m: Manifest): number {
 }
 
 /** The deploy, from validated inputs to outputs and summary; returns the exit code. */
-export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Promise<number> {
+export async function deployK8s(
+  ctx: KubeContext,
+  inputs: KubeInputValues,
+  release: KubeRelease = { event: 'deploy' },
+): Promise<number> {
   const { platform, log, signal } = ctx;
   const started = Date.now();
   const deadline = started + inputs.timeout;
 
   // Everything local is checked before the first request.
+  const ledger = parseLedgerLocation(inputs, platform.env);
+  checkReleaseId(inputs['release-id']);
   const images = [...inputs.images];
   if (inputs.image)
     images.push(inputs.digest ? `${inputs.image.replace(/@.*$/, '')}@${inputs.digest}` : inputs.image);
@@ -157,7 +175,7 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
     failureThreshold: inputs['failure-threshold'],
     imagesOf,
   });
-  const end = (result: KubeResult): number => {
+  const end = async (result: KubeResult): Promise<number> => {
     setKubeOutputs(
       ctx.setOutput,
       result,
@@ -166,9 +184,39 @@ export async function deployK8s(ctx: KubeContext, inputs: KubeInputValues): Prom
       ns.namespaces,
     );
     fillKubeSummary(ctx.summary, result, run.reports, Date.now() - started);
-    return result === 'failed' || result === 'rolled-back' || result === 'cancelled'
-      ? EXIT_CODES.failed
-      : EXIT_CODES.ok;
+    const code =
+      result === 'failed' || result === 'rolled-back' || result === 'cancelled'
+        ? EXIT_CODES.failed
+        : EXIT_CODES.ok;
+    // A release is what goes live: a rolling deploy, a promote, or one that failed; not a canary or a dry run.
+    const outcome = (
+      { deployed: 'success', promoted: 'success', 'rolled-back': 'rolled-back', failed: 'failure' } as const
+    )[result as 'deployed'];
+    if (!outcome) return code;
+    const image = subst.changes[0]?.after ?? subst.images[0]?.image;
+    const recorded = await recordOutcome({
+      settings: inputs,
+      location: ledger,
+      platform,
+      log,
+      signal,
+      event: release.event,
+      result: outcome,
+      image,
+      previous: image ? run.previousImage(splitPinned(image).repository) : undefined,
+      target: {
+        platform: 'kubernetes',
+        clusters: [config.cluster.server],
+        apps: run.reports
+          .filter((r) => isWaitable(r.kind) && r.action !== 'deleted')
+          .map((r) => `${r.kind}/${r.name}`),
+      },
+      ...(release.of ? { of: release.of } : {}),
+      ...(release.to ? { to: release.to } : {}),
+      ...(release.forced ? { forced: true } : {}),
+      setOutput: ctx.setOutput,
+    });
+    return recorded ? code : EXIT_CODES.failed;
   };
 
   // Promote only what a successful deploy step left: every copy exists, is ready and runs these images (#305).

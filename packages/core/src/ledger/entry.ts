@@ -105,6 +105,9 @@ export function parseEntry(v: unknown): LedgerEntry | undefined {
   const digest = str('digest');
   const result = str('result');
   if (!id || !event || !EVENTS.has(event) || !environment || !time || !image || !digest) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(id) || !/^[a-z0-9+._-]+:[A-Za-z0-9=_-]+$/.test(digest))
+    return undefined;
+  if (Number.isNaN(Date.parse(time))) return undefined;
   if (!result || !RESULTS.has(result)) return undefined;
   const e: LedgerEntry = {
     id,
@@ -117,7 +120,7 @@ export function parseEntry(v: unknown): LedgerEntry | undefined {
   };
   for (const k of OPTIONAL_STRINGS) {
     const s = str(k);
-    if (s !== undefined) e[k] = s;
+    if (s) e[k] = s;
   }
   const verdict = str('verdict');
   if (verdict && VERDICTS.has(verdict)) e.verdict = verdict as Verdict;

@@ -7,7 +7,16 @@
  * interleave or lose an entry. Two CI jobs on two machines each append to their own copy of the file: the CI must
  * serialize them (a concurrency group) and carry the file from one to the next.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { sleep } from '../util/sleep.js';
 import { LedgerError, parseEntry, type LedgerBackend, type LedgerCall, type LedgerEntry } from './entry.js';
@@ -90,6 +99,22 @@ export class FileLedger implements LedgerBackend {
     return newestFirst(entries).slice(0, call.limit ?? 100);
   }
 
+  /**
+   * Removes a lock left by a process that died: renamed away first (one waiter wins the rename), then checked
+   * again — a lock another waiter took meanwhile is fresh and is put back.
+   */
+  private takeStale(lock: string): void {
+    try {
+      if (Date.now() - statSync(lock).mtimeMs <= STALE_LOCK_MS) return;
+      const aside = `${lock}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      renameSync(lock, aside);
+      if (Date.now() - statSync(aside).mtimeMs > STALE_LOCK_MS) unlinkSync(aside);
+      else renameSync(aside, lock);
+    } catch {
+      // taken or released meanwhile
+    }
+  }
+
   /** Takes `<file>.lock` (exclusive create), waiting until the call's deadline; returns the release. */
   private async lock(call: LedgerCall): Promise<() => void> {
     const lock = `${this.path}.lock`;
@@ -111,11 +136,7 @@ export class FileLedger implements LedgerBackend {
             'unreachable',
           );
       }
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
-      } catch {
-        // taken or released meanwhile
-      }
+      this.takeStale(lock);
       if (Date.now() + wait > deadline)
         throw new LedgerError(
           `the ledger ${this.location} stayed locked by another process (${lock}) until the deadline`,

@@ -9,11 +9,10 @@
  */
 import type { LedgerEntry, Verdict } from './entry.js';
 
-/** Newest first: by time, then by id (ids of one second stay ordered). */
+/** Newest first: by time (as instants, whatever the offset or precision written), then by id. */
 export function newestFirst(entries: readonly LedgerEntry[]): LedgerEntry[] {
-  return [...entries].sort((a, b) =>
-    a.time === b.time ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.time < b.time ? 1 : -1,
-  );
+  const at = (e: LedgerEntry) => Date.parse(e.time) || 0;
+  return [...entries].sort((a, b) => at(b) - at(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 const DEPLOYS = new Set(['deploy', 'rollback']);
@@ -33,20 +32,29 @@ export function verdictOf(entries: readonly LedgerEntry[], digest: string): Verd
   return undefined;
 }
 
-/** The newest digest with a passed verdict (promote's "the last digest that passed QA"). */
+/**
+ * The newest digest with a passed verdict (promote's "the last digest that passed QA"), as its newest successful
+ * deploy or rollback entry there (else the verify entry itself).
+ */
 export function lastVerified(entries: readonly LedgerEntry[]): LedgerEntry | undefined {
+  const all = newestFirst(entries);
   const seen = new Set<string>();
-  for (const e of newestFirst(entries)) {
+  for (const e of all) {
     if (seen.has(e.digest)) continue;
     seen.add(e.digest);
-    if (verdictOf(entries, e.digest) === 'passed') return e;
+    if (verdictOf(all, e.digest) !== 'passed') continue;
+    return all.find((d) => d.digest === e.digest && DEPLOYS.has(d.event) && d.result === 'success') ?? e;
   }
   return undefined;
 }
 
-/** Ids of releases that a later rollback entry rolled back from. */
+/** Ids of releases that a later rollback (one that succeeded) rolled back from. */
 function rolledBackIds(entries: readonly LedgerEntry[]): Set<string> {
-  return new Set(entries.filter((e) => e.event === 'rollback' && e.of).map((e) => e.of as string));
+  return new Set(
+    entries
+      .filter((e) => e.event === 'rollback' && e.result === 'success' && e.of)
+      .map((e) => e.of as string),
+  );
 }
 
 /** Why an entry is not a good rollback target by itself, or undefined when it is. */
@@ -88,6 +96,10 @@ export function resolveRollback(
   const from = current(all);
   const verified = (e: LedgerEntry) => verdictOf(all, e.digest);
   const accept = (entry: LedgerEntry): RollbackTarget => {
+    if (from && entry.digest === from.digest && !o.force)
+      throw new RollbackRefused(
+        `release ${entry.id} (${entry.digest}) is what runs in ${environment} now; nothing to roll back to (give force to deploy it again).`,
+      );
     const verdict = verified(entry);
     if (verdict !== 'passed' && !o.force)
       throw new RollbackRefused(
@@ -126,7 +138,9 @@ export function resolveRollback(
     );
   if (named.event === 'verify')
     throw new RollbackRefused(
-      `${to} names a verification, not a release; name the release ${named.of ?? ''}`.trim(),
+      isDigest
+        ? `digest ${to} was verified in ${environment} but never deployed there.`
+        : `${to} names a verification, not a release${named.of ? `; name the release ${named.of}` : ''}.`,
     );
   return accept(named);
 }

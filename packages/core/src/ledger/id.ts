@@ -17,5 +17,9 @@ export function generateReleaseId(now = new Date(), random = () => randomBytes(2
 /** `id`, or `id.2`, `id.3` … — the first not in `taken`. */
 export function uniqueReleaseId(id: string, taken: ReadonlySet<string>): string {
   if (!taken.has(id)) return id;
-  for (let n = 2; ; n++) if (!taken.has(`${id}.${n}`)) return `${id}.${n}`;
+  for (let n = 2; ; n++) {
+    const suffix = `.${n}`;
+    const candidate = `${id.slice(0, 100 - suffix.length)}${suffix}`;
+    if (!taken.has(candidate)) return candidate;
+  }
 }
