@@ -205,8 +205,11 @@ export async function makeEntry(
   call: { signal: AbortSignal; deadline: number },
 ): Promise<LedgerEntry> {
   const ci = platform.ci();
-  const taken = new Set((await backend.list(fields.environment, { ...call, limit: 1000 })).map((e) => e.id));
   const { id, ...rest } = fields;
+  // A given id (a build number) may repeat in a rerun: it gets a suffix. Generated ids are unique by themselves.
+  const taken = id
+    ? new Set((await backend.list(fields.environment, { ...call, limit: 100 })).map((e) => e.id))
+    : new Set<string>();
   return {
     id: uniqueReleaseId(id ?? generateReleaseId(), taken),
     time: new Date().toISOString(),
