@@ -254,11 +254,11 @@ describe('the kiln CLI bundle', () => {
     const unknown = await runNode([cli, 'deploy-nowhere'], { env: env({}) });
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain(
-      "unknown action 'deploy-nowhere'; Expected one of: bake-image, push-registry, promote, deploy-marathon, deploy-k8s, smoke-test.",
+      "unknown action 'deploy-nowhere'; Expected one of: bake-image, push-registry, promote, deploy-marathon, deploy-k8s, smoke-test, rollback.",
     );
     const typo = await runNode([cli, 'smoke-tset'], { env: env({}) });
     expect(typo.stderr.trim()).toBe(
-      "error: unknown action 'smoke-tset'. Did you mean 'smoke-test'? Expected one of: bake-image, push-registry, promote, deploy-marathon, deploy-k8s, smoke-test.",
+      "error: unknown action 'smoke-tset'. Did you mean 'smoke-test'? Expected one of: bake-image, push-registry, promote, deploy-marathon, deploy-k8s, smoke-test, rollback.",
     );
     const flag = await runNode([cli, 'smoke-test', '--ur', 'x'], { env: env({}) });
     expect(flag.exitCode).toBe(2);

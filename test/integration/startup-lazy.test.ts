@@ -46,6 +46,7 @@ const CONTAINS: Record<string, string[]> = {
   'deploy-marathon': ['the Marathon client', "Kiln's HTTP layer"],
   'bake-image': ['the bake builders', 'the registry engine', "Kiln's HTTP layer"],
   'deploy-k8s': ['the Kubernetes client', 'yaml', "Kiln's HTTP layer"],
+  rollback: ['the Kubernetes client', 'the Marathon client', "Kiln's HTTP layer"],
   cli: [
     'the Kubernetes client',
     'the bake builders',
@@ -144,6 +145,7 @@ const VALID: Record<string, Record<string, string>> = {
     INPUT_DIGEST: `sha256:${'a'.repeat(64)}`,
   },
   'deploy-k8s': { INPUT_MANIFESTS: join(work, 'app.json') },
+  rollback: { INPUT_ENVIRONMENT: 'prod', INPUT_MANIFESTS: join(work, 'app.json'), INPUT_IMAGE: '127.0.0.1:9/a' },
   'bake-image': {
     INPUT_BUILDER: 'layer-append',
     INPUT_BASE: '127.0.0.1:9/base:1',

@@ -3,7 +3,7 @@
  * deadline, and reported as pass / fail / error with a JSON report, a JUnit file and a summary.
  * The declaration below is the single source of the action's inputs and outputs.
  */
-import { defineAction, defineActionRunner } from '@kiln/core/start';
+import { defineAction, defineActionRunner, ledgerInputs, releaseIdOutput } from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'smoke-test',
@@ -83,6 +83,25 @@ export const spec = defineAction({
       default: 'kiln-reports',
       description: 'Where `smoke-test.json` and `smoke-test.junit.xml` are written (created if missing).',
     },
+    ...ledgerInputs({
+      environment:
+        "Record the verdict in this environment's ledger (`qa`): what promote's `require-verified` and rollback's `to: previous` read. Needs `image` pinned by digest (or `digest`).",
+    }),
+    image: {
+      type: 'string',
+      description:
+        "The image tested, e.g. a deploy step's `image` output (`registry/repo@sha256:…`): the verdict is recorded for its digest.",
+    },
+    digest: {
+      type: 'string',
+      placeholder: 'sha256:…',
+      description: 'The digest tested, when `image` carries none.',
+    },
+    'release-id': {
+      type: 'string',
+      description:
+        "The release verified (a deploy step's `release-id` output): recorded as what the verdict is about.",
+    },
   },
   outputs: {
     verdict: { description: '`pass`, `fail` (a check or threshold failed) or `error` (no usable answer).' },
@@ -108,6 +127,8 @@ export const spec = defineAction({
       type: 'json',
       description: 'JSON array, one object per check: name, verdict, status, latencyMs, attempts, reason.',
     },
+
+    ...releaseIdOutput,
   },
 });
 

@@ -9,6 +9,7 @@ import {
   formatDuration,
   headerProblem,
   InputError,
+  ledgerAction,
   loadChecksFile,
   parseStatusExpectation,
   publishSmokeResult,
@@ -18,6 +19,8 @@ import {
   type PlanDefaults,
 } from '@kiln/core';
 import type { spec } from './action.js';
+
+const VERDICT = { pass: 'passed', fail: 'failed', error: 'inconclusive' } as const;
 
 const EXIT: Record<string, number> = {
   pass: EXIT_CODES.ok,
@@ -37,6 +40,9 @@ export async function main(ctx: ContextOf<typeof spec>): Promise<number | void> 
     );
   if (inputs.checks && inputs.url.length)
     throw new InputError('url', 'cannot be combined with checks; put the URLs in the checks file instead.');
+  // The ledger: checked before anything runs (a verdict is recorded for a digest).
+  const ledger = ledgerAction.parseLedgerLocation(inputs, platform.env);
+  const tested = ledgerAction.testedImage(inputs.image, inputs.digest, ledger);
   if (inputs['basic-auth'] && inputs['bearer-token'])
     throw new InputError('bearer-token', 'cannot be combined with basic-auth; expected only one of them.');
 
@@ -107,5 +113,19 @@ export async function main(ctx: ContextOf<typeof spec>): Promise<number | void> 
     source: plan.source,
     reportDir: inputs['report-dir'],
   });
-  return EXIT[result.verdict];
+  const recorded = await ledgerAction.recordOutcome({
+    settings: { ...inputs, 'release-id': undefined },
+    location: ledger,
+    platform,
+    log,
+    signal,
+    event: 'verify',
+    result: 'success',
+    image: tested,
+    verdict: VERDICT[result.verdict],
+    ...(inputs['release-id'] ? { of: inputs['release-id'] } : {}),
+    description: `smoke-test ${result.verdict}: ${plan.source}`,
+    setOutput,
+  });
+  return recorded ? EXIT[result.verdict] : EXIT_CODES.failed;
 }

@@ -12,6 +12,7 @@ const loaders = {
   'deploy-marathon': () => import('@kiln/action-deploy-marathon'),
   'deploy-k8s': () => import('@kiln/action-deploy-k8s'),
   'smoke-test': () => import('@kiln/action-smoke-test'),
+  rollback: () => import('@kiln/action-rollback'),
 } as const;
 
 export type ActionName = keyof typeof loaders;

@@ -52,3 +52,6 @@ export * as bakeAction from './action/bake.js';
 export * as kube from './kube/index.js';
 /** deploy-k8s's glue: inputs to the client and manifests, apply, wait, roll back, outputs and the summary. */
 export * as kubeAction from './action/kube.js';
+export * as rollbackAction from './action/rollback.js';
+export * as ledgerAction from './action/ledger.js';
+export * as ledger from './ledger/index.js';

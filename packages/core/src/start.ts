@@ -21,6 +21,13 @@ export { runMain } from './action/main.js';
 export { deployInputs, type DeployTarget } from './action/deploy.js';
 export { ledgerInputs, releaseIdOutput } from './action/ledger-inputs.js';
 export { marathonDeployInputs, marathonInputs, marathonOutputSpec } from './action/marathon-inputs.js';
+export {
+  kubeDeployInputs,
+  kubeImagesInput,
+  kubeOutputSpec,
+  kubeStrategyInputs,
+  kubeTargetInputs,
+} from './action/kube-inputs.js';
 export { registryInputs, registryOutputs } from './action/registry-inputs.js';
 export type { AnnotationProps, CiContext, Logger, Platform, PlatformKind } from './platform/types.js';
 

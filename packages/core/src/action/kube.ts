@@ -98,6 +98,8 @@ export async function deployK8s(
   // Everything local is checked before the first request.
   const ledger = parseLedgerLocation(inputs, platform.env);
   checkReleaseId(inputs['release-id']);
+  if (inputs.manifests.length === 0)
+    throw new InputError('manifests', 'is required to deploy to Kubernetes; expected manifest files, directories or globs.');
   const images = [...inputs.images];
   if (inputs.image)
     images.push(inputs.digest ? `${inputs.image.replace(/@.*$/, '')}@${inputs.digest}` : inputs.image);

@@ -329,3 +329,27 @@ export async function recordOutcome(o: OutcomeRecord): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * smoke-test's image under test, pinned: `image` with its digest, or `image` + `digest`; undefined without a
+ * ledger. With a ledger, an image without a digest is an input error (a verdict is recorded for a digest).
+ */
+export function testedImage(
+  image: string | undefined,
+  digest: string | undefined,
+  location: LedgerLocation,
+): string | undefined {
+  if (location.kind === 'none') return undefined;
+  if (!image)
+    throw new InputError('image', 'is needed to record the verdict: the image tested, pinned by digest.');
+  const r = parseImageReference(image, { inputName: 'image' });
+  const d = r.digest ?? digest;
+  if (!d)
+    throw new InputError(
+      'digest',
+      `is needed to record the verdict: ${image} has no digest; give image@sha256:… or digest.`,
+    );
+  if (!/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(d))
+    throw new InputError('digest', `'${d}': expected algorithm:hex, e.g. sha256:…`);
+  return `${r.registry}/${r.repository}@${d}`;
+}

@@ -205,6 +205,11 @@ export class Summary {
     this.blocks.push({ kind: 'code', text, lang, wrap: opts.wrap });
     return this;
   }
+  /** Another summary's blocks, after this one's (an action that runs another's engine puts its own headline first). */
+  append(other: Summary): this {
+    this.blocks.push(...other.blocks);
+    return this;
+  }
   details(summary: string, build: (s: Summary) => void): this {
     const body = new Summary();
     build(body);
