@@ -145,7 +145,11 @@ const VALID: Record<string, Record<string, string>> = {
     INPUT_DIGEST: `sha256:${'a'.repeat(64)}`,
   },
   'deploy-k8s': { INPUT_MANIFESTS: join(work, 'app.json') },
-  rollback: { INPUT_ENVIRONMENT: 'prod', INPUT_MANIFESTS: join(work, 'app.json'), INPUT_IMAGE: '127.0.0.1:9/a' },
+  rollback: {
+    INPUT_ENVIRONMENT: 'prod',
+    INPUT_MANIFESTS: join(work, 'app.json'),
+    INPUT_IMAGE: '127.0.0.1:9/a',
+  },
   'bake-image': {
     INPUT_BUILDER: 'layer-append',
     INPUT_BASE: '127.0.0.1:9/base:1',

@@ -1,10 +1,19 @@
 /**
  * promote: move a tested image to new tags, repositories or registries by digest, without rebuilding. Same
  * repository = one manifest PUT; same registry = blob mounts; another registry = a streamed copy. The digest
- * at every target is verified to be the source's; tags are written last. The declaration below is the single
- * source of the action's inputs and outputs; the copy engine is @kiln/core's `copyImage`.
+ * at every target is verified to be the source's; tags are written last. Gated on the release ledger when asked:
+ * `require-verified` refuses a digest that did not pass verification in an environment, `…@last-verified` takes
+ * the newest one that did, `environment` records the promotion. The declaration below is the single source of the
+ * action's inputs and outputs; the copy engine is @kiln/core's `pushImage`, the ledger glue its `registryAction`.
  */
-import { defineAction, defineActionRunner, registryInputs, registryOutputs } from '@kiln/core/start';
+import {
+  defineAction,
+  defineActionRunner,
+  ledgerInputs,
+  registryInputs,
+  registryOutputs,
+  releaseIdOutput,
+} from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'promote',
@@ -18,7 +27,7 @@ export const spec = defineAction({
       required: true,
       placeholder: 'reference',
       description:
-        'The image to promote: `registry/repository:tag`, `…@sha256:…` or both (the digest wins). Without tag or digest, `latest`.',
+        "The image to promote: `registry/repository:tag`, `…@sha256:…` or both (the digest wins). Without tag or digest, `latest`. `registry/repository@last-verified`: the newest digest of that repository that passed verification in `require-verified`'s environment.",
     },
     targets: {
       type: 'list',
@@ -55,6 +64,29 @@ export const spec = defineAction({
       default: 'false',
       description: 'Resolve the source, inspect the targets and report what would be copied; write nothing.',
     },
+    'require-verified': {
+      type: 'string',
+      placeholder: 'environment',
+      pattern: /^[^\s\p{Cc}]{1,100}$/u,
+      patternDescription: 'a name of 1 to 100 characters without spaces',
+      description:
+        "Refuse to promote unless the digest passed verification in this environment (`qa`): its newest verdict in that environment's ledger (`ledger`, read in the source's repository by default) is `passed`. Checked on the digest the source resolves to, before anything is written.",
+    },
+    force: {
+      type: 'boolean',
+      default: 'false',
+      description:
+        'Promote even though `require-verified` refuses (never verified, failed or inconclusive): the promotion is recorded with `forced: true`, and the log and summary say the gate was overridden.',
+    },
+    ...ledgerInputs({
+      environment:
+        "Record the promotion in this environment's ledger (`prod`): a `promote` entry after the copy (success, or failure when the copy failed) with the digest and the targets; with `ledger: registry` in the first target's repository. Without it nothing is recorded.",
+    }),
+    'release-id': {
+      type: 'string',
+      description:
+        'Id of the promote entry recorded in `environment` (e.g. the release version); default generated from the time. An id already in that ledger gets a suffix (`1.4.2.2`).',
+    },
     ...registryInputs('target'),
   },
   outputs: {
@@ -69,6 +101,7 @@ export const spec = defineAction({
       description:
         'JSON array, one object per target: ref, action, previousDigest, mounted, uploaded, skipped, bytes, requests, referrers.',
     },
+    ...releaseIdOutput,
   },
 });
 

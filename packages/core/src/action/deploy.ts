@@ -68,5 +68,10 @@ export function deployInputs(t: DeployTarget) {
       description: `${t.rollbackScope}: how long the rollback may take to become healthy.`,
     },
     'dry-run': { type: 'boolean', default: 'false', description: t.dryRun },
+    verify: {
+      type: 'path',
+      description:
+        'A smoke-test checks file run once the new version is healthy, before the deploy counts as a success: a verdict other than pass fails it like a failed rollout (rolled back with `rollback: auto`), and the ledger records the verdict. `${NAME}` reads `vars`, then the environment.',
+    },
   } as const satisfies Record<string, InputDecl>;
 }

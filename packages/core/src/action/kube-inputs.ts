@@ -27,6 +27,7 @@ export function kubeTargetInputs(o: { required: boolean }) {
   return {
     manifests: {
       type: 'list',
+      sharedEnv: true,
       ...required,
       commas: false,
       placeholder: 'paths',
@@ -35,6 +36,7 @@ export function kubeTargetInputs(o: { required: boolean }) {
     },
     'image-paths': {
       type: 'list',
+      sharedEnv: true,
       commas: false,
       placeholder: 'paths',
       description:
@@ -42,16 +44,19 @@ export function kubeTargetInputs(o: { required: boolean }) {
     },
     namespace: {
       type: 'string',
+      sharedEnv: true,
       description:
         "Namespace for objects that name none (default: the kubeconfig context's, else `default`); objects with their own keep it.",
     },
     kubeconfig: {
       type: 'path',
+      sharedEnv: true,
       description:
         'A kubeconfig file (default: `KUBECONFIG`, `~/.kube/config`, or the in-cluster service account).',
     },
     'kubeconfig-data': {
       type: 'string',
+      sharedEnv: true,
       secret: true,
       placeholder: 'YAML',
       description: 'A whole kubeconfig as a (masked) secret, e.g. `${{ secrets.KUBECONFIG }}`.',
@@ -59,11 +64,13 @@ export function kubeTargetInputs(o: { required: boolean }) {
     context: { type: 'string', description: 'The kubeconfig context (default: its current context).' },
     'force-conflicts': {
       type: 'boolean',
+      sharedEnv: true,
       default: 'false',
       description: 'Server-side apply: take over fields another manager owns (`--force-conflicts`).',
     },
     annotate: {
       type: 'boolean',
+      sharedEnv: true,
       default: 'true',
       description:
         "Add Kiln's release annotations (`kiln.dev/release-id`, `kiln.dev/commit`, `kiln.dev/run-url`) to the workloads; `false` for clusters whose RBAC does not allow it.",
@@ -139,4 +146,7 @@ export const kubeOutputSpec = {
   },
   images: { type: 'list', description: 'The images deployed (pinned references), one per line.' },
   namespaces: { type: 'list', separator: ',', description: 'Namespaces touched, comma-separated.' },
+  verdict: {
+    description: 'With `verify`: `passed`, `failed` or `inconclusive` (the checks could not get an answer).',
+  },
 } as const;

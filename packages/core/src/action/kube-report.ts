@@ -87,12 +87,14 @@ export function fillKubeSummary(
   result: KubeResult,
   reports: readonly ResourceReport[],
   durationMs: number,
+  /** Why the release failed when no resource did (its verification). */
+  failure?: string,
 ): void {
   const bad = reports.find(
     (r) => r.result === 'failed' || r.result === 'timed-out' || r.result === 'rollback-failed',
   );
   const deleted = deletedIn(reports);
-  const why = bad ? `: ${bad.kind}/${bad.name} — ${bad.reason ?? bad.result}` : '';
+  const why = bad ? `: ${bad.kind}/${bad.name} — ${bad.reason ?? bad.result}` : failure ? `: ${failure}` : '';
   const what =
     result === 'deployed'
       ? `deployed ${reports.filter((r) => r.action !== 'unchanged').length} object(s) in ${formatDuration(durationMs)}`

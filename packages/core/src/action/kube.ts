@@ -29,6 +29,7 @@ import { formatDuration } from '../util/duration.js';
 import { isJsonObject, type JsonObject } from '../util/json.js';
 import { fillKubeSummary, setKubeOutputs, type KubeResult, type ResourceReport } from './kube-report.js';
 import { KubeRun } from './kube-run.js';
+import type { VerifyOutcome } from './verify.js';
 import { checkReleaseId, parseLedgerLocation, recordOutcome, splitPinned } from './ledger.js';
 
 export { fillKubeSummary, type KubeResult, type ResourceReport } from './kube-report.js';
@@ -62,6 +63,7 @@ export interface KubeInputValues {
   environment?: string;
   ledger?: string;
   'ledger-token'?: string;
+  verify?: string;
 }
 
 /** What the ledger entry of this run says besides the outcome (the rollback action deploys through here too). */
@@ -98,8 +100,14 @@ export async function deployK8s(
   // Everything local is checked before the first request.
   const ledger = parseLedgerLocation(inputs, platform.env);
   checkReleaseId(inputs['release-id']);
+  const verifyPlan = inputs.verify
+    ? await (await import('./verify.js')).prepareVerify(inputs.verify, { platform, vars: inputs.vars })
+    : undefined;
   if (inputs.manifests.length === 0)
-    throw new InputError('manifests', 'is required to deploy to Kubernetes; expected manifest files, directories or globs.');
+    throw new InputError(
+      'manifests',
+      'is required to deploy to Kubernetes; expected manifest files, directories or globs.',
+    );
   const images = [...inputs.images];
   if (inputs.image)
     images.push(inputs.digest ? `${inputs.image.replace(/@.*$/, '')}@${inputs.digest}` : inputs.image);
@@ -177,7 +185,7 @@ export async function deployK8s(
     failureThreshold: inputs['failure-threshold'],
     imagesOf,
   });
-  const end = async (result: KubeResult): Promise<number> => {
+  const end = async (result: KubeResult, verified?: VerifyOutcome): Promise<number> => {
     setKubeOutputs(
       ctx.setOutput,
       result,
@@ -185,7 +193,16 @@ export async function deployK8s(
       subst.changes.map((c) => c.after),
       ns.namespaces,
     );
-    fillKubeSummary(ctx.summary, result, run.reports, Date.now() - started);
+    if (verified) ctx.setOutput('verdict', verified.verdict);
+    fillKubeSummary(
+      ctx.summary,
+      result,
+      run.reports,
+      Date.now() - started,
+      verified && verified.verdict !== 'passed'
+        ? `verification ${verified.verdict} — ${verified.reason}`
+        : undefined,
+    );
     const code =
       result === 'failed' || result === 'rolled-back' || result === 'cancelled'
         ? EXIT_CODES.failed
@@ -216,6 +233,7 @@ export async function deployK8s(
       ...(release.of ? { of: release.of } : {}),
       ...(release.to ? { to: release.to } : {}),
       ...(release.forced ? { forced: true } : {}),
+      ...(verified ? { verdict: verified.verdict } : {}),
       setOutput: ctx.setOutput,
     });
     return recorded ? code : EXIT_CODES.failed;
@@ -268,8 +286,25 @@ export async function deployK8s(
             : strategy.strategy === 'canary'
               ? 'canary-deployed'
               : 'green-deployed';
-    log.info(`deploy-k8s: ${result} in ${formatDuration(Date.now() - started)}.`);
-    return end(result);
+    if (!verifyPlan || (result !== 'deployed' && result !== 'promoted')) {
+      log.info(`deploy-k8s: ${result} in ${formatDuration(Date.now() - started)}.`);
+      return end(result);
+    }
+    // Healthy: now the checks decide whether this release stays.
+    const verified = await (
+      await import('./verify.js')
+    ).runVerify(verifyPlan, { platform, log, signal, vars: inputs.vars });
+    if (verified.verdict === 'passed') {
+      log.info(`deploy-k8s: ${result} and verified in ${formatDuration(Date.now() - started)}.`);
+      return end(result, verified);
+    }
+    const back = inputs.rollback === 'auto' ? await run.rollback(inputs['rollback-timeout']) : false;
+    if (inputs.rollback !== 'auto') log.warning('rollback: none — the unverified release is left running.');
+    await run.refresh();
+    log.error(
+      `deploy-k8s failed${back ? ' and was rolled back' : ''}: verification ${verified.verdict} — ${verified.reason}`,
+    );
+    return end(back ? 'rolled-back' : 'failed', verified);
   }
 
   // Failed: put back what Kiln changed, or leave it and say so.

@@ -10,6 +10,7 @@ import { deployMarathon } from '../marathon/deploy.js';
 import type { Summary } from '../platform/summary.js';
 import type { Logger, Platform } from '../platform/types.js';
 import { checkReleaseId, parseLedgerLocation, recordOutcome } from './ledger.js';
+import type { VerifyOutcome } from './verify.js';
 import {
   defaultRenderedPath,
   marathonAuthFromInputs,
@@ -59,6 +60,7 @@ export interface MarathonInputValues {
   environment?: string;
   ledger?: string;
   'ledger-token'?: string;
+  verify?: string;
 }
 
 export interface MarathonContext {
@@ -86,6 +88,10 @@ export async function runDeployMarathon(
   // Edge validation: everything is checked before any request.
   const ledger = parseLedgerLocation(inputs, platform.env);
   checkReleaseId(inputs['release-id']);
+  const verifyPlan = inputs.verify
+    ? await (await import('./verify.js')).prepareVerify(inputs.verify, { platform, vars: inputs.vars })
+    : undefined;
+  let verified: VerifyOutcome | undefined;
   if (inputs['marathon-url'].length === 0)
     throw new InputError(
       'marathon-url',
@@ -153,8 +159,18 @@ export async function runDeployMarathon(
     registerSecret: (v) => platform.setSecret(v),
     signal,
     env: platform.env,
+    ...(verifyPlan
+      ? {
+          verify: async () => {
+            const { runVerify } = await import('./verify.js');
+            verified = await runVerify(verifyPlan, { platform, log, signal, vars: inputs.vars });
+            return { ok: verified.verdict === 'passed', reason: `${verified.verdict} — ${verified.reason}` };
+          },
+        }
+      : {}),
   });
 
+  if (verified) setOutput('verdict', verified.verdict);
   const outputs = marathonOutputs(report);
   for (const [name, value] of Object.entries(outputs)) setOutput(name, value as string);
   fillMarathonSummary(summary, report, {
@@ -184,6 +200,7 @@ export async function runDeployMarathon(
         ...(release.of ? { of: release.of } : {}),
         ...(release.to ? { to: release.to } : {}),
         ...(release.forced ? { forced: true } : {}),
+        ...(verified ? { verdict: verified.verdict } : {}),
         setOutput,
       })
     : true;

@@ -27,6 +27,7 @@ export function marathonInputs(o: { required: boolean }) {
   return {
     'marathon-url': {
       type: 'list',
+      sharedEnv: true,
       ...required,
       placeholder: 'URLs',
       description:
@@ -34,21 +35,25 @@ export function marathonInputs(o: { required: boolean }) {
     },
     'app-definition': {
       type: 'path',
+      sharedEnv: true,
       ...required,
       description:
         'The app definition JSON file, e.g. `deploy/qa-deploy.json` (may live in another checkout). Every field is kept as written.',
     },
     'force-pull-image': {
       type: 'boolean',
+      sharedEnv: true,
       description: "Set `container.docker.forcePullImage`. Unset: the file's value is kept.",
     },
     'app-id': {
       type: 'string',
+      sharedEnv: true,
       placeholder: '/group/app',
       description: "Marathon app id, replacing the file's `id`.",
     },
     instances: {
       type: 'integer',
+      sharedEnv: true,
       min: 0,
       description: "Number of instances, replacing the file's `instances`.",
     },
@@ -59,6 +64,7 @@ export function marathonInputs(o: { required: boolean }) {
     },
     'cluster-order': {
       type: 'enum',
+      sharedEnv: true,
       deprecatedName: 'strategy',
       values: ['sequential', 'parallel'],
       default: 'sequential',
@@ -67,6 +73,7 @@ export function marathonInputs(o: { required: boolean }) {
     },
     'lock-timeout': {
       type: 'duration',
+      sharedEnv: true,
       default: '2m',
       min: 0,
       description:
@@ -87,12 +94,14 @@ export function marathonInputs(o: { required: boolean }) {
     },
     'rendered-file': {
       type: 'path',
+      sharedEnv: true,
       mustExist: false,
       description:
         "Where to write the rendered app definition (default: the runner's temp dir on GitHub, the project dir on GitLab).",
     },
     'poll-interval': {
       type: 'duration',
+      sharedEnv: true,
       default: '2s',
       min: 10,
       description: 'Longest pause between polls of Marathon; the event stream wakes Kiln earlier.',
@@ -100,20 +109,24 @@ export function marathonInputs(o: { required: boolean }) {
     'marathon-user': { type: 'string', description: 'HTTP basic user (with `marathon-password`).' },
     'marathon-password': {
       type: 'string',
+      sharedEnv: true,
       secret: true,
       description: 'HTTP basic password (masked in every log and file).',
     },
     'marathon-token': {
       type: 'string',
+      sharedEnv: true,
       secret: true,
       description: 'DC/OS token, sent as `Authorization: token=…` (masked in every log and file).',
     },
     'service-account-id': {
       type: 'string',
+      sharedEnv: true,
       description: 'DC/OS service account uid (with `service-account-key`).',
     },
     'service-account-key': {
       type: 'string',
+      sharedEnv: true,
       secret: true,
       placeholder: 'PEM',
       description:
@@ -121,6 +134,7 @@ export function marathonInputs(o: { required: boolean }) {
     },
     'login-url': {
       type: 'url',
+      sharedEnv: true,
       description:
         'DC/OS login endpoint for the service account (default: `<marathon origin>/acs/api/v1/auth/login`).',
     },
@@ -152,4 +166,7 @@ export const marathonOutputSpec = {
       'JSON array, one object per cluster: name, url, app, result, reason, deploymentId, version, previousVersion, image, previousImage, created, changes, rollback, state, durationMs.',
   },
   'rendered-file': { description: 'Path of the rendered app definition.' },
+  verdict: {
+    description: 'With `verify`: `passed`, `failed` or `inconclusive` (the checks could not get an answer).',
+  },
 } as const;

@@ -81,7 +81,10 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
     ...(imageRepository ? { imageRepository } : {}),
   });
   if (!backend) throw new InputError('ledger', 'none: rollback reads the ledger.');
-  const entries = newestFirst(await backend.list(environment, { ...call, limit: 100 }));
+  // A ledger several apps share (a file, oci://…): only this image's releases, when it is named.
+  const entries = newestFirst(await backend.list(environment, { ...call, limit: 100 })).filter(
+    (e) => !imageRepository || e.image === imageRepository,
+  );
   const ledgerMs = Date.now() - started;
   log.info(
     `ledger: ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} for ${environment} in ${backend.location} (${formatDuration(ledgerMs)}).`,

@@ -2,4 +2,4 @@
 // Edit the declarations, not this file (a test fails on any drift).
 
 /** Inputs that mean different things in different actions: read only as `KILN_<ACTION>_<INPUT>`. */
-export const SCOPED_ENV_INPUTS: ReadonlySet<string> = new Set(["allow-mutable-tag","allow-overwrite","app-definition","concurrency","context","digest","dry-run","env","environment","failure-threshold","force","image","insecure","labels","manifests","marathon-url","release-id","rollback","rollback-timeout","source","tags","timeout","vars"]);
+export const SCOPED_ENV_INPUTS: ReadonlySet<string> = new Set(["allow-mutable-tag","allow-overwrite","concurrency","context","digest","dry-run","env","environment","failure-threshold","force","image","insecure","labels","release-id","rollback","rollback-timeout","source","tags","timeout","vars","verify"]);

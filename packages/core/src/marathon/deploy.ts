@@ -54,6 +54,11 @@ export interface MarathonDeployOptions {
   signal: AbortSignal;
   env?: NodeJS.ProcessEnv;
   requestTimeoutMs?: number;
+  /**
+   * Run once every cluster is healthy, before the deploy counts as a success (the `verify` input's checks): not ok
+   * fails every deployed cluster, and rolls them back with `rollback: 'auto'`.
+   */
+  verify?: () => Promise<{ ok: boolean; reason: string }>;
 }
 
 export type ClusterResult =
@@ -166,6 +171,9 @@ export async function deployMarathon(o: MarathonDeployOptions): Promise<Marathon
 
     // 3. One cluster failed: return the clusters this run changed successfully to their previous version.
     if (firstFailure) await undoDeployed(o, runs, firstFailure);
+    // 4. Every cluster healthy: the verification decides whether this release stays.
+    else if (o.verify && runs.some((r) => r.report.result === 'deployed'))
+      await verifyDeployed(o, runs, o.verify);
     return report();
   } catch (e) {
     if (o.signal.aborted || e instanceof CancelledError) {
@@ -243,6 +251,31 @@ async function deployAll(o: MarathonDeployOptions, runs: ClusterRun[]): Promise<
     }
   }
   return firstFailure;
+}
+
+/** The verification failed: every deployed cluster fails with its reason, and is rolled back (`rollback: 'auto'`). */
+async function verifyDeployed(
+  o: MarathonDeployOptions,
+  runs: ClusterRun[],
+  verify: () => Promise<{ ok: boolean; reason: string }>,
+): Promise<void> {
+  const verdict = await verify();
+  if (verdict.ok) return;
+  const done = runs.filter((r) => r.report.result === 'deployed');
+  for (const r of done) {
+    r.report.result = 'failed';
+    r.report.reason = `verification failed: ${verdict.reason}`;
+    r.report.failureKind = 'verification';
+    r.mark(`failed: ${r.report.reason}`);
+  }
+  if (o.rollback === 'auto') for (const r of done) await r.rollbackSelf('verification failed');
+  else
+    for (const r of done) {
+      r.report.rollback = { result: 'none' };
+      o.log.warning(
+        `${r.prefix}rollback: none — ${r.report.name} keeps the unverified version ${r.report.version}.`,
+      );
+    }
 }
 
 /**

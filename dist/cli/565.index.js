@@ -1,0 +1,1 @@
+export const id=565;export const ids=[565];export const modules={5565:(t,o,s)=>{s.r(o),s.d(o,{main:()=>a});var r=s(5007);async function a(t){const{inputs:o,log:s,signal:a,summary:n,setOutput:u,platform:c}=t;try{return await r.C$({platform:c,log:s,signal:a,summary:n,setOutput:u},o)}catch(t){throw r.L_(t)}}}};

@@ -1,0 +1,1 @@
+export const id=825;export const ids=[825];export const modules={8825:(t,s,o)=>{o.r(s),o.d(s,{main:()=>r});var n=o(1389);async function r(t){const{inputs:s,log:o,signal:r,summary:u,setOutput:a,platform:p}=t;return n.p({platform:p,log:o,signal:r,summary:u,setOutput:a},s)}}};

@@ -1,0 +1,1 @@
+export const id=322;export const ids=[322];export const modules={2322:(t,n,o)=>{o.r(n),o.d(n,{jsonPathValue:()=>s});var e=o(6229);function s(t,n){const o=(0,e.E)({path:n,json:t,wrap:!0,eval:!1});if(0!==o.length)return 1!==o.length||/[*?]|\.\.|\[[^\]]*[,:]/.test(n)?o:o[0]}}};
