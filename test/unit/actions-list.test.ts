@@ -20,6 +20,24 @@ describe('the list of actions', () => {
     expect([...actionNames].sort()).toEqual(folders);
   });
 
+  test("no input's bare KILN_<INPUT> variable is one of Kiln's own settings (KILN_PLATFORM, KILN_DEBUG …)", async () => {
+    // Found in the sources: every `env.KILN_…` Kiln reads for itself.
+    const own = new Set([
+      'commit-sha',
+      'debug',
+      'dotenv',
+      'output-prefix',
+      'platform',
+      'ref',
+      'summary-file',
+    ]);
+    for (const name of actionNames) {
+      const action = await loadAction(name);
+      const clash = Object.keys(action.spec.inputs).filter((i) => own.has(i));
+      expect([name, clash]).toEqual([name, []]);
+    }
+  });
+
   test('the CLI package depends on every action (the workspace links it for the bundler)', () => {
     const cli = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8'));
     const deps = { ...cli.dependencies, ...cli.devDependencies };

@@ -64,7 +64,7 @@ export const spec = defineAction({
       description:
         'Roll back to a release that never passed verification there (or to what runs now, to redeploy it); recorded as forced.',
     },
-    platform: {
+    orchestrator: {
       type: 'enum',
       values: ['kubernetes', 'marathon'],
       description:
@@ -101,6 +101,7 @@ export const spec = defineAction({
       type: 'json',
       description: '`list: true`: the recent releases, newest first (JSON array of ledger entries).',
     },
+    verdict: { description: 'With `verify`: `passed`, `failed` or `inconclusive`.' },
     ...releaseIdOutput,
   },
 });

@@ -25,7 +25,7 @@ export type RollbackInputValues = Omit<KubeInputValues, Given> &
     to: string;
     list: boolean;
     force: boolean;
-    platform?: 'marathon' | 'kubernetes';
+    orchestrator?: 'marathon' | 'kubernetes';
   };
 
 export interface RollbackContext {
@@ -38,12 +38,12 @@ export interface RollbackContext {
 
 /** The platform the inputs name: `platform`, else the one whose inputs are given. */
 function platformOf(inputs: RollbackInputValues): 'marathon' | 'kubernetes' | undefined {
-  if (inputs.platform) return inputs.platform;
+  if (inputs.orchestrator) return inputs.orchestrator;
   const k8s = inputs.manifests.length > 0;
   const marathon = inputs['marathon-url'].length > 0;
   if (k8s && marathon)
     throw new InputError(
-      'platform',
+      'orchestrator',
       'is needed: both manifests and marathon-url are given; expected kubernetes or marathon.',
     );
   return k8s ? 'kubernetes' : marathon ? 'marathon' : undefined;
@@ -62,7 +62,7 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   const target = platformOf(inputs);
   if (!inputs.list && !target)
     throw new InputError(
-      'platform',
+      'orchestrator',
       'is needed to roll back: give manifests (Kubernetes) or marathon-url and app-definition (Marathon).',
     );
   const location = parseLedgerLocation(inputs, platform.env);
@@ -121,7 +121,15 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   const registryMs = Date.now() - registryStarted;
 
   const deploySummary = new Summary();
-  const deployCtx = { ...ctx, summary: deploySummary };
+  // The deploy engine's outputs that rollback declares too; its other outputs are its summary's business.
+  const passed = new Set(['release-id', 'verdict']);
+  const deployCtx = {
+    ...ctx,
+    summary: deploySummary,
+    setOutput: (name: string, value: string | number | boolean) => {
+      if (passed.has(name)) ctx.setOutput(name, value);
+    },
+  };
   const release = {
     event: 'rollback' as const,
     ...(from ? { of: from.id } : {}),
