@@ -22,6 +22,7 @@ import { writeOciLayout, type OciLayoutImage } from '../sim/registry/oci-layout.
 import { registryAvailable, startRegistry, type RunningRegistry } from '../sim/registry/registry.js';
 import { createSkopeo, skopeoAvailable, type Skopeo } from '../sim/registry/skopeo.js';
 import { removeDir, which } from '../sim/registry/util.js';
+import { parse as parseYaml } from 'yaml';
 
 /** Not a dependency in package.json (its native re2 compiles for minutes): .ci/run installs it into .tools/. */
 const GITLAB_CI_LOCAL_VERSION = '4.60.1';
@@ -443,6 +444,14 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     // smoke-test, the deploy job's second step: yz-AA's APP_URL was checked; its verdict joins the dotenv.
     expect(smokeCalls['yz']).toBeGreaterThan(0);
     expect(deployed).toMatchObject({ VERDICT: 'pass' });
+    // Both steps recorded what they did in yz-AA's ledger (OCI artifacts beside the image, written with the job's
+    // CI_REGISTRY_* credentials): the release 1.4.2, then the verdict on its digest. The verdict's entry is the last
+    // output written, so it is the dotenv's RELEASE_ID.
+    const recorded = jobLines(r, 'deploy').filter((l) => l.startsWith('ledger: '));
+    expect(recorded).toEqual([
+      `ledger: deploy 1.4.2 recorded in yz-AA (oci://${image()}): ${image()}@${img.manifest.digest} success.`,
+      `ledger: verify ${deployed['RELEASE_ID']} recorded in yz-AA (oci://${image()}): ${image()}@${img.manifest.digest} success, verification passed.`,
+    ]);
 
     // The job token is in no log line and no file the pipeline left (job logs, reports, rendered definition).
     expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
@@ -528,6 +537,201 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     expect(puts(yz)).toBe(before);
     expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
   }, 150_000);
+
+  describe('with rollback.gitlab-ci.yml included: the manual rollback reads what the deploy job recorded', () => {
+    const ENV = 'yz-BB'; // an environment (and a Marathon) of its own: no other test's releases in its ledger
+    let bb: MarathonSim;
+    let dir: string;
+    const digests: string[] = [];
+    const rollbackExample = shellExample('rollback.gitlab-ci.yml', 1);
+
+    beforeAll(async () => {
+      bb = await startMarathonSim({ timeScale: 1000 });
+      cleanups.push(() => bb.close());
+      app.route('/yz-bb/health_check', (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"UP"}');
+      });
+      // One project, as a user has it: both examples included in .gitlab-ci.yml, the deploy repository's files, and
+      // yz-BB's MARATHON_URL and APP_URL.
+      dir = project(
+        {
+          '.gitlab-ci.yml': [
+            'include:',
+            '  - local: ci/deploy-only.gitlab-ci.yml',
+            '  - local: ci/rollback.gitlab-ci.yml',
+            '',
+          ].join('\n'),
+          'ci/deploy-only.gitlab-ci.yml': example,
+          'ci/rollback.gitlab-ci.yml': rollbackExample,
+          'deploy/yz-deploy.json': JSON.stringify(appDefinition('yz'), null, 2),
+        },
+        {
+          '.gitlab-ci-local-variables.yml': [
+            'MARATHON_URL:',
+            '  type: variable',
+            '  values:',
+            `    ${ENV}: ${bb.url}`,
+            'APP_URL:',
+            '  type: variable',
+            '  values:',
+            `    ${ENV}: ${app.url}/yz-bb`,
+            '',
+          ].join('\n'),
+        },
+      );
+      await running(bb, 'yz');
+    });
+
+    /** "Run pipeline" for a rollback: the environment, no RELEASE_VERSION or TESTED_DIGEST, and TO or LIST. */
+    const rollbackVars = (extra: Record<string, string>): Record<string, string> => {
+      const { RELEASE_VERSION: _r, TESTED_DIGEST: _t, ...vars } = runVars('', '', 'yz');
+      return { ...vars, DATACENTER: 'BB', ...extra };
+    };
+
+    test('the rollback job is serialized with the deploy job and reads the ledger the deploy job writes', () => {
+      type Job = { resource_group?: string; environment?: { name?: string }; script?: string[] };
+      const deployJob = (parseYaml(example) as Record<string, Job>)['deploy']!;
+      const jobs = parseYaml(rollbackExample) as Record<string, Job>;
+      expect(jobs['rollback']!.resource_group).toBe(deployJob.resource_group);
+      expect(jobs['rollback']!.environment?.name).toBe(deployJob.environment?.name);
+      expect(jobs['releases']!.environment?.name).toBe(deployJob.environment?.name);
+      // The same ledger: every kiln command that records or reads names the environment and the image alike.
+      const ledgerArgs = (script: string[] = []) =>
+        script
+          .filter((l) => /^kiln (deploy-marathon|smoke-test|rollback)\b/.test(l))
+          .map((l) => [/--environment "([^"]+)"/.exec(l)?.[1], /--image "\$CI_REGISTRY_IMAGE[@"]/.test(l)]);
+      const expected = [deployJob.environment?.name, true];
+      expect([
+        ...ledgerArgs(deployJob.script),
+        ...ledgerArgs(jobs['rollback']!.script),
+        ...ledgerArgs(jobs['releases']!.script),
+      ]).toEqual([expected, expected, expected, expected]);
+    });
+
+    const passed = (r: PipelineRun) => ({
+      exitCode: r.exitCode,
+      timedOut: r.timedOut,
+      log: r.exitCode === 0 ? '' : r.log,
+    });
+
+    test('two deploys of yz-BB (2.0.0, then 2.1.0), each smoke-tested: both releases and verdicts recorded', async () => {
+      for (const release of ['2.0.0', '2.1.0']) {
+        const img = await seedTestImage();
+        digests.push(img.manifest.digest);
+        const r = await gitlabCiLocal(dir, {
+          ...runVars(release, img.manifest.digest, 'yz'),
+          DATACENTER: 'BB',
+        });
+        expect(passed(r)).toEqual({ exitCode: 0, timedOut: false, log: '' });
+        expect(r.log).toMatch(/^ PASS +deploy$/m);
+        expect(r.log).not.toMatch(/^(releases|rollback) > /m); // a deploy pipeline runs neither rollback job
+        const deployed = dotenvOf(dotenvReport(dir, 'deploy', 'deploy.env'));
+        expect(deployed).toMatchObject({ RESULT: 'deployed', VERDICT: 'pass' });
+        const pinned = `${image()}@${img.manifest.digest}`;
+        expect(jobLines(r, 'deploy').filter((l) => l.startsWith('ledger: '))).toEqual([
+          `ledger: deploy ${release} recorded in ${ENV} (oci://${image()}): ${pinned} success.`,
+          `ledger: verify ${deployed['RELEASE_ID']} recorded in ${ENV} (oci://${image()}): ${pinned} success, verification passed.`,
+        ]);
+        expect((await marathonImage(bb)).image).toBe(pinned);
+        expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+      }
+      expect(digests[0]).not.toBe(digests[1]);
+    }, 240_000);
+
+    test('TO=previous (the job’s default): Marathon runs 2.0.0’s digest again, “rolled back”, TO_DIGEST in the dotenv', async () => {
+      // The pipeline holds the manual rollback job alone (no promote, deploy or releases job)…
+      const listed = await gitlabCiLocal(dir, rollbackVars({}), ['--list']);
+      expect(listed.exitCode).toBe(0);
+      expect(listed.log).toMatch(/^rollback +deploy +manual +false/m);
+      expect(listed.log).not.toMatch(/^(promote|deploy|releases) /m);
+      // …which waits to be run (a person decides): without --manual nothing changes.
+      const before = puts(bb);
+      const waiting = await gitlabCiLocal(dir, rollbackVars({}));
+      expect({ exitCode: waiting.exitCode, timedOut: waiting.timedOut }).toEqual({
+        exitCode: 0,
+        timedOut: false,
+      });
+      expect(waiting.log).not.toMatch(/^(rollback|releases|promote|deploy) > /m);
+      expect(puts(bb)).toBe(before);
+
+      const r = await gitlabCiLocal(dir, rollbackVars({}), ['--manual', 'rollback']);
+      expect(passed(r)).toEqual({ exitCode: 0, timedOut: false, log: '' });
+      expect(r.log).toMatch(/^ PASS +rollback$/m);
+      expect(r.log).not.toMatch(/^(releases|promote|deploy) > /m);
+      const said = jobLines(r, 'rollback');
+      expect(said).toContainEqual(
+        expect.stringMatching(`^↩️ ${ENV} rolled back from 2\\.1\\.0 to 2\\.0\\.0 in `),
+      );
+      // 2.0.0's digest runs again (the app definition as written otherwise), and Marathon says it is healthy.
+      // (No KILN_RELEASE_ID label now: the rollback's release id is generated when it is recorded, after the deploy.)
+      expect(await marathonImage(bb)).toEqual({
+        image: `${image()}@${digests[0]}`,
+        labels: expect.objectContaining({ HAPROXY_GROUP: 'external' }),
+        healthy: 2,
+      });
+      const rolledBack = dotenvOf(dotenvReport(dir, 'rollback', 'kiln.env'));
+      expect(rolledBack).toMatchObject({
+        RESULT: 'rolled-back',
+        TO_RELEASE: '2.0.0',
+        TO_DIGEST: digests[0],
+        FROM_RELEASE: '2.1.0',
+        FROM_DIGEST: digests[1],
+      });
+      // Recorded in the ledger as a rollback (what the next `previous` reads): the dotenv's RELEASE_ID.
+      expect(said.filter((l) => l.startsWith('ledger: ') && l.includes('recorded'))).toEqual([
+        `ledger: rollback ${rolledBack['RELEASE_ID']} recorded in ${ENV} (oci://${image()}): ${image()}@${digests[0]} success.`,
+      ]);
+      expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+    }, 150_000);
+
+    test('LIST=true: the releases job runs at once and prints both releases; nothing changes', async () => {
+      const before = puts(bb);
+      const r = await gitlabCiLocal(dir, rollbackVars({ LIST: 'true' }));
+      expect(passed(r)).toEqual({ exitCode: 0, timedOut: false, log: '' });
+      expect(r.log).toMatch(/^ PASS +releases$/m);
+      expect(r.log).not.toMatch(/^(rollback|promote|deploy) > /m);
+      // The table in the log (wrapped to the terminal) and in kiln-summary.md, the job's artifact (one row each).
+      const said = jobLines(r, 'releases');
+      expect(said).toContainEqual(expect.stringMatching(/^2\.0\.0 .* deploy: success +passed /));
+      expect(said).toContainEqual(expect.stringMatching(/^2\.1\.0 .* deploy: success +passed /));
+      const summary = readFileSync(artifact(dir, 'releases', 'kiln-summary.md'), 'utf8').split('\n');
+      for (const [release, digest] of [
+        ['2.0.0', digests[0]!],
+        ['2.1.0', digests[1]!],
+      ] as const)
+        expect(summary).toContainEqual(
+          expect.stringMatching(
+            new RegExp(
+              `^\\| ${release.replace(/\./g, '\\.')}( \\(running\\))? \\| .* \\| deploy: success \\| passed \\| ${digest.slice(0, 19)}…`,
+            ),
+          ),
+        );
+      expect(puts(bb)).toBe(before);
+      expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+    }, 150_000);
+
+    test('TO=<a release id not in the ledger>: the job fails with one line, Marathon is unchanged', async () => {
+      const app = await marathonImage(bb);
+      const seen = bb.requests.length;
+      const r = await gitlabCiLocal(dir, rollbackVars({ TO: '9.9.9' }), ['--manual', 'rollback']);
+      expect({ exitCode: r.exitCode, timedOut: r.timedOut }).toEqual({ exitCode: 1, timedOut: false });
+      expect(r.log).toMatch(/^ FAIL +rollback$/m);
+      expect(r.log).toMatch(/^rollback finished in .* FAIL 2\s*$/m); // 2: refused before anything changed
+      // One line says why, naming the recent releases to choose from.
+      expect(jobLines(r, 'rollback').filter((l) => /error|refused|warning/i.test(l))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^error: rollback refused: release 9\\.9\\.9 is not in ${ENV}'s history \\(recent: [^)]*2\\.1\\.0, 2\\.0\\.0\\)\\. Nothing was changed\\.$`,
+          ),
+        ),
+      ]);
+      expect(bb.requests.length).toBe(seen); // Marathon was not even asked
+      expect(await marathonImage(bb)).toEqual(app);
+      expect(dotenvOf(dotenvReport(dir, 'rollback', 'kiln.env'))).toMatchObject({ RESULT: 'refused' });
+      expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
+    }, 150_000);
+  });
 });
 
 describe('smoke-test.gitlab-ci.yml: the smoke-qa job against QA', () => {

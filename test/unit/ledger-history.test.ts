@@ -10,6 +10,7 @@ import {
   lastVerified,
   newestFirst,
   recentIds,
+  releaseOf,
   resolveRollback,
   RollbackRefused,
   unfitReason,
@@ -587,5 +588,23 @@ describe('edge cases found in review', () => {
     const a = h.deploy(A);
     h.verify(A, 'passed', a);
     expect(lastVerified(h.entries)).toBe(a);
+  });
+});
+
+describe('rolling back from a rollback', () => {
+  test('what ran was a rollback to B: rolling back from it marks B, and previous never picks B (nor that rollback) again', () => {
+    const h = new History();
+    const a = h.deploy(A);
+    h.verify(A, 'passed', a);
+    const b = h.deploy(B);
+    h.verify(B, 'passed', b);
+    const c = h.deploy(C);
+    const toB = h.rollback(c, b); // C → B
+    // The rollback action names the release that ran (B), not the rollback entry.
+    expect(releaseOf(h.entries, toB)).toBe(b);
+    h.rollback(b, a); // B → A
+    expect(unfitReason(h.entries, b)).toBe('it was rolled back');
+    expect(unfitReason(h.entries, toB)).toBe('it was rolled back');
+    expect(() => resolveRollback(ENV, h.entries, 'previous')).toThrow(RollbackRefused);
   });
 });

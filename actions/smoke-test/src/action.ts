@@ -3,7 +3,7 @@
  * deadline, and reported as pass / fail / error with a JSON report, a JUnit file and a summary.
  * The declaration below is the single source of the action's inputs and outputs.
  */
-import { defineAction, defineActionRunner, ledgerInputs, releaseIdOutput } from '@kiln/core/start';
+import { defineAction, defineActionRunner, ledgerInputs } from '@kiln/core/start';
 
 export const spec = defineAction({
   name: 'smoke-test',
@@ -127,8 +127,6 @@ export const spec = defineAction({
       type: 'json',
       description: 'JSON array, one object per check: name, verdict, status, latencyMs, attempts, reason.',
     },
-
-    ...releaseIdOutput,
   },
 });
 

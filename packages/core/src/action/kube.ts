@@ -30,7 +30,7 @@ import { isJsonObject, type JsonObject } from '../util/json.js';
 import { fillKubeSummary, setKubeOutputs, type KubeResult, type ResourceReport } from './kube-report.js';
 import { KubeRun } from './kube-run.js';
 import type { VerifyOutcome } from './verify.js';
-import { checkReleaseId, parseLedgerLocation, recordOutcome, splitPinned } from './ledger.js';
+import { checkReleaseId, parseLedgerLocation, recordOutcome, releaseIdFor, splitPinned } from './ledger.js';
 
 export { fillKubeSummary, type KubeResult, type ResourceReport } from './kube-report.js';
 
@@ -99,7 +99,7 @@ export async function deployK8s(
 
   // Everything local is checked before the first request.
   const ledger = parseLedgerLocation(inputs, platform.env);
-  checkReleaseId(inputs['release-id']);
+  const releaseId = releaseIdFor(checkReleaseId(inputs['release-id']), ledger);
   const verifyPlan = inputs.verify
     ? await (await import('./verify.js')).prepareVerify(inputs.verify, { platform, vars: inputs.vars })
     : undefined;
@@ -153,7 +153,7 @@ export async function deployK8s(
   });
   for (const w of ns.warnings) log.warning(w);
   if (inputs.annotate)
-    annotateRelease(loaded.manifests, releaseAnnotations(platform.ci(), inputs['release-id']), {
+    annotateRelease(loaded.manifests, releaseAnnotations(platform.ci(), releaseId), {
       imagePaths: inputs['image-paths'],
     });
   for (const m of loaded.manifests)
@@ -208,13 +208,23 @@ export async function deployK8s(
         ? EXIT_CODES.failed
         : EXIT_CODES.ok;
     // A release is what goes live: a rolling deploy, a promote, or one that failed; not a canary or a dry run.
-    const outcome = (
-      { deployed: 'success', promoted: 'success', 'rolled-back': 'rolled-back', failed: 'failure' } as const
-    )[result as 'deployed'];
+    // A rollback that found its target already running (another rollback got there first) still ends there.
+    const outcome =
+      result === 'unchanged' && release.event === 'rollback'
+        ? 'success'
+        : (
+            {
+              deployed: 'success',
+              promoted: 'success',
+              'rolled-back': 'rolled-back',
+              failed: 'failure',
+            } as const
+          )[result as 'deployed'];
     if (!outcome) return code;
     const image = subst.changes[0]?.after ?? subst.images[0]?.image;
     const recorded = await recordOutcome({
-      settings: inputs,
+      settings: { ...inputs, ...(releaseId ? { 'release-id': releaseId } : {}) },
+      releaseIdGenerated: !inputs['release-id'],
       location: ledger,
       platform,
       log,

@@ -9,7 +9,7 @@ import { renderAppDefinition } from '../marathon/definition.js';
 import { deployMarathon } from '../marathon/deploy.js';
 import type { Summary } from '../platform/summary.js';
 import type { Logger, Platform } from '../platform/types.js';
-import { checkReleaseId, parseLedgerLocation, recordOutcome } from './ledger.js';
+import { checkReleaseId, parseLedgerLocation, recordOutcome, releaseIdFor } from './ledger.js';
 import type { VerifyOutcome } from './verify.js';
 import {
   defaultRenderedPath,
@@ -87,7 +87,7 @@ export async function runDeployMarathon(
   const { log, signal, summary, setOutput, platform } = ctx;
   // Edge validation: everything is checked before any request.
   const ledger = parseLedgerLocation(inputs, platform.env);
-  checkReleaseId(inputs['release-id']);
+  const releaseId = releaseIdFor(checkReleaseId(inputs['release-id']), ledger);
   const verifyPlan = inputs.verify
     ? await (await import('./verify.js')).prepareVerify(inputs.verify, { platform, vars: inputs.vars })
     : undefined;
@@ -124,7 +124,7 @@ export async function runDeployMarathon(
     env: inputs.env,
     labels: inputs.labels,
     vars: inputs.vars,
-    kilnLabels: releaseLabels(platform.ci(), inputs['release-id']),
+    kilnLabels: releaseLabels(platform.ci(), releaseId),
   });
   for (const w of rendered.warnings) log.warning(w);
   for (const n of rendered.notes) log.info(n);
@@ -178,12 +178,17 @@ export async function runDeployMarathon(
   });
 
   // A release is what went live, failed or was rolled back: recorded when an environment is given.
-  const outcome = ({ deployed: 'success', 'rolled-back': 'rolled-back', failed: 'failure' } as const)[
-    report.result as 'deployed'
-  ];
+  // A rollback that found its target already running (another rollback got there first) still ends there.
+  const outcome =
+    report.result === 'unchanged' && release.event === 'rollback'
+      ? 'success'
+      : ({ deployed: 'success', 'rolled-back': 'rolled-back', failed: 'failure' } as const)[
+          report.result as 'deployed'
+        ];
   const recorded = outcome
     ? await recordOutcome({
-        settings: inputs,
+        settings: { ...inputs, ...(releaseId ? { 'release-id': releaseId } : {}) },
+        releaseIdGenerated: !inputs['release-id'],
         location: ledger,
         platform,
         log,

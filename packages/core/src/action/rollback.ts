@@ -8,7 +8,14 @@
  */
 import { ConfigurationError, EXIT_CODES, InputError } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entry.js';
-import { newestFirst, resolveRollback, RollbackRefused, unfitReason, verdictOf } from '../ledger/history.js';
+import {
+  newestFirst,
+  releaseOf,
+  resolveRollback,
+  RollbackRefused,
+  unfitReason,
+  verdictOf,
+} from '../ledger/history.js';
 import { Summary } from '../platform/summary.js';
 import type { Logger, Platform } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
@@ -69,7 +76,6 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   if (location.kind === 'none')
     throw new InputError('ledger', 'none: rollback reads the ledger; expected where releases are recorded.');
   checkReleaseId(inputs['release-id']);
-  if (!inputs.to) throw new InputError('to', "is empty; expected 'previous', a release id or a digest.");
   const imageRepository = inputs.image ? splitPinned(inputs.image).repository : undefined;
 
   const call = { signal, deadline: Date.now() + LEDGER_TIMEOUT_MS };
@@ -99,20 +105,19 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   try {
     chosen = resolveRollback(environment, entries, inputs.to, { force: inputs.force });
   } catch (e) {
-    if (e instanceof RollbackRefused) {
-      ctx.setOutput('result', 'refused');
-      throw new ConfigurationError(`rollback refused: ${e.message} Nothing was changed.`);
-    }
+    if (e instanceof RollbackRefused) refuse(ctx, `${e.message} Nothing was changed.`);
     throw e;
   }
   const { entry, from } = chosen;
+  // What ran: a release, or a rollback to one — that release is what is rolled back from.
+  const fromRelease = from ? releaseOf(entries, from) : undefined;
   const pinned = `${entry.image}@${entry.digest}`;
   if (chosen.forced)
     log.warning(
       `force: release ${entry.id} ${chosen.verdict ? `failed verification (${chosen.verdict})` : 'was never verified'} in ${environment}; rolling back to it anyway (recorded as forced).`,
     );
   log.info(
-    `Rolling ${environment} back${from ? ` from ${from.id} (${from.digest})` : ''} to ${entry.id}: ${pinned}.`,
+    `Rolling ${environment} back${fromRelease ? ` from ${fromRelease.id} (${fromRelease.digest})` : ''} to ${entry.id}: ${pinned}.`,
   );
 
   // The image must still exist: checked before the platform is touched.
@@ -132,7 +137,7 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   };
   const release = {
     event: 'rollback' as const,
-    ...(from ? { of: from.id } : {}),
+    ...(fromRelease ? { of: fromRelease.id } : {}),
     to: entry.id,
     ...(chosen.forced ? { forced: true } : {}),
   };
@@ -163,16 +168,16 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   ctx.setOutput('result', ok ? (inputs['dry-run'] ? 'dry-run' : 'rolled-back') : 'failed');
   ctx.setOutput('to-release', entry.id);
   ctx.setOutput('to-digest', entry.digest);
-  ctx.setOutput('from-release', from?.id ?? '');
-  ctx.setOutput('from-digest', from?.digest ?? '');
+  ctx.setOutput('from-release', fromRelease?.id ?? '');
+  ctx.setOutput('from-digest', fromRelease?.digest ?? '');
   const timing = `ledger ${formatDuration(ledgerMs)}, registry ${formatDuration(registryMs)}, deploy and wait ${formatDuration(deployMs)}`;
   ctx.summary.heading(
-    `${ok ? '↩️' : '❌'} ${environment} ${ok ? (inputs['dry-run'] ? 'rollback checked (dry run)' : 'rolled back') : 'rollback failed'}${from ? ` from ${from.id}` : ''} to ${entry.id} in ${formatDuration(Date.now() - started)}`,
+    `${ok ? '↩️' : '❌'} ${environment} ${ok ? (inputs['dry-run'] ? 'rollback checked (dry run)' : 'rolled back') : 'rollback failed'}${fromRelease ? ` from ${fromRelease.id}` : ''} to ${entry.id} in ${formatDuration(Date.now() - started)}`,
   );
   ctx.summary.paragraph(
     `${pinned}${chosen.forced ? ' — forced past the verification gate' : ''}. Time: ${timing}.`,
   );
-  ctx.summary.append(deploySummary);
+  ctx.summary.details('The deploy', (s) => s.append(deploySummary));
   log.info(`rollback: ${ok ? 'done' : 'failed'} in ${formatDuration(Date.now() - started)} (${timing}).`);
   return code;
 }
@@ -196,17 +201,21 @@ async function checkImageExists(ctx: RollbackContext, pinned: string, entry: Led
     head = await client.headManifest(repo, entry.digest);
   } catch (e) {
     if (e instanceof RegistryError && (e.kind === 'auth' || e.kind === 'denied'))
-      throw new ConfigurationError(
-        `rollback refused: cannot check ${pinned} in the registry: ${e.message}. Nothing was changed.`,
-      );
+      refuse(ctx, `cannot check ${pinned} in the registry: ${e.message}. Nothing was changed.`);
     throw e;
   }
-  if (!head) {
-    ctx.setOutput('result', 'refused');
-    throw new ConfigurationError(
-      `rollback refused: ${pinned} (release ${entry.id}) is no longer in the registry; nothing was changed. Name another release with to.`,
+  if (!head)
+    refuse(
+      ctx,
+      `${pinned} (release ${entry.id}) is no longer in the registry; name another release with to. Nothing was changed.`,
     );
-  }
+}
+
+/** A refused rollback: `result=refused`, the summary says why, one error line (exit 2); nothing was changed. */
+function refuse(ctx: RollbackContext, why: string): never {
+  ctx.setOutput('result', 'refused');
+  ctx.summary.heading(`⛔ rollback refused: ${why}`);
+  throw new ConfigurationError(`rollback refused: ${why}`);
 }
 
 /** `list: true`: the recent releases of the environment, as a person reads them before choosing. */

@@ -86,10 +86,23 @@ export function exec(command: string, args: readonly string[], opts: ExecOptions
     child.stderr.on('data', (c: Buffer) => collect('stderr', c));
 
     let killTimer: NodeJS.Timeout | undefined;
+    /**
+     * The child, and its process group when it leads one (GNU `timeout` does, for the command it runs): a
+     * grandchild left holding the output pipes would keep `close` from firing until it ends by itself.
+     */
+    const signal = (sig: NodeJS.Signals) => {
+      if (child.pid !== undefined)
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // not a group leader (ESRCH), or already gone
+        }
+      child.kill(sig);
+    };
     const kill = (sig: NodeJS.Signals) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(sig);
-      killTimer ??= setTimeout(() => child.kill('SIGKILL'), opts.killGraceMs ?? 5000);
+      signal(sig);
+      killTimer ??= setTimeout(() => signal('SIGKILL'), opts.killGraceMs ?? 5000);
       killTimer.unref();
     };
     const timer =

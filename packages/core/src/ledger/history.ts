@@ -48,20 +48,36 @@ export function lastVerified(entries: readonly LedgerEntry[]): LedgerEntry | und
   return undefined;
 }
 
-/** Ids of releases that a later rollback (one that succeeded) rolled back from. */
+/**
+ * Ids of releases that a later rollback (one that succeeded) rolled back from. A rollback rolled back from a
+ * rollback entry (what ran was itself a rollback to X) rolled back X: both ids count.
+ */
 function rolledBackIds(entries: readonly LedgerEntry[]): Set<string> {
-  return new Set(
-    entries
-      .filter((e) => e.event === 'rollback' && e.result === 'success' && e.of)
-      .map((e) => e.of as string),
-  );
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const out = new Set<string>();
+  for (const e of entries) {
+    if (e.event !== 'rollback' || e.result !== 'success' || !e.of) continue;
+    out.add(e.of);
+    const of = byId.get(e.of);
+    if (of?.event === 'rollback' && of.to) out.add(of.to);
+  }
+  return out;
+}
+
+/** The release an entry puts in place: a rollback's target, else the entry itself. */
+export function releaseOf(entries: readonly LedgerEntry[], e: LedgerEntry): LedgerEntry {
+  if (e.event !== 'rollback' || !e.to) return e;
+  return entries.find((x) => x.id === e.to) ?? e;
 }
 
 /** Why an entry is not a good rollback target by itself, or undefined when it is. */
 export function unfitReason(entries: readonly LedgerEntry[], e: LedgerEntry): string | undefined {
   if (!DEPLOYS.has(e.event) && e.event !== 'promote') return `it is a ${e.event} entry, not a release`;
   if (e.result !== 'success') return `it ${e.result === 'rolled-back' ? 'was rolled back' : 'failed'}`;
-  if (rolledBackIds(entries).has(e.id)) return 'it was rolled back';
+  const rolledBack = rolledBackIds(entries);
+  // A rollback entry puts its target back: rolled back when either was.
+  if (rolledBack.has(e.id) || (e.event === 'rollback' && e.to && rolledBack.has(e.to)))
+    return 'it was rolled back';
   return undefined;
 }
 
@@ -108,7 +124,7 @@ export function resolveRollback(
     return {
       entry,
       ...(from ? { from } : {}),
-      forced: verdict !== 'passed',
+      forced: verdict !== 'passed' || entry.digest === from?.digest,
       ...(verdict ? { verdict } : {}),
     };
   };
