@@ -30,6 +30,8 @@ const GITLAB_CI_LOCAL =
   process.env.GITLAB_CI_LOCAL ??
   join(repoRoot, '.tools', 'node_modules', 'gitlab-ci-local', 'src', 'index.js');
 const EXAMPLES = join(repoRoot, 'workflows-examples');
+/** A string as a literal in a RegExp. */
+const quote = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** GitLab's CI_REGISTRY_USER is `gitlab-ci-token`; CI_REGISTRY_PASSWORD is the job token. */
 const REGISTRY_USER = 'gitlab-ci-token';
@@ -445,13 +447,18 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
     expect(smokeCalls['yz']).toBeGreaterThan(0);
     expect(deployed).toMatchObject({ VERDICT: 'pass' });
     // Both steps recorded what they did in yz-AA's ledger (OCI artifacts beside the image, written with the job's
-    // CI_REGISTRY_* credentials): the release 1.4.2, then the verdict on its digest. The verdict's entry is the last
-    // output written, so it is the dotenv's RELEASE_ID.
+    // CI_REGISTRY_* credentials): the release 1.4.2, then the verdict on its digest (an entry of its own, whose id
+    // stays out of the dotenv: RELEASE_ID is the release's).
     const recorded = jobLines(r, 'deploy').filter((l) => l.startsWith('ledger: '));
     expect(recorded).toEqual([
       `ledger: deploy 1.4.2 recorded in yz-AA (oci://${image()}): ${image()}@${img.manifest.digest} success.`,
-      `ledger: verify ${deployed['RELEASE_ID']} recorded in yz-AA (oci://${image()}): ${image()}@${img.manifest.digest} success, verification passed.`,
+      expect.stringMatching(
+        new RegExp(
+          `^ledger: verify \\S+ recorded in yz-AA \\(oci://${quote(image())}\\): ${quote(`${image()}@${img.manifest.digest}`)} success, verification passed\\.$`,
+        ),
+      ),
     ]);
+    expect(deployed['RELEASE_ID']).toBe('1.4.2');
 
     // The job token is in no log line and no file the pipeline left (job logs, reports, rendered definition).
     expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
@@ -631,8 +638,13 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
         const pinned = `${image()}@${img.manifest.digest}`;
         expect(jobLines(r, 'deploy').filter((l) => l.startsWith('ledger: '))).toEqual([
           `ledger: deploy ${release} recorded in ${ENV} (oci://${image()}): ${pinned} success.`,
-          `ledger: verify ${deployed['RELEASE_ID']} recorded in ${ENV} (oci://${image()}): ${pinned} success, verification passed.`,
+          expect.stringMatching(
+            new RegExp(
+              `^ledger: verify \\S+ recorded in ${ENV} \\(oci://${quote(image())}\\): ${quote(pinned)} success, verification passed\\.$`,
+            ),
+          ),
         ]);
+        expect(deployed['RELEASE_ID']).toBe(release);
         expect((await marathonImage(bb)).image).toBe(pinned);
         expectNoLeak(r, [dir], REGISTRY_PASSWORD, REGISTRY_USER);
       }
@@ -719,7 +731,7 @@ describe('deploy-only.gitlab-ci.yml: promote the tested digest, deploy it to a d
       expect(r.log).toMatch(/^ FAIL +rollback$/m);
       expect(r.log).toMatch(/^rollback finished in .* FAIL 2\s*$/m); // 2: refused before anything changed
       // One line says why, naming the recent releases to choose from.
-      expect(jobLines(r, 'rollback').filter((l) => /error|refused|warning/i.test(l))).toEqual([
+      expect(jobLines(r, 'rollback').filter((l) => /^(error|warning)\b/i.test(l))).toEqual([
         expect.stringMatching(
           new RegExp(
             `^error: rollback refused: release 9\\.9\\.9 is not in ${ENV}'s history \\(recent: [^)]*2\\.1\\.0, 2\\.0\\.0\\)\\. Nothing was changed\\.$`,
