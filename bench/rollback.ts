@@ -36,15 +36,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseImageReference } from '../packages/core/src/image/reference.js';
-import { openImageSource } from '../packages/core/src/image/source/index.js';
 import { RegistryLedger } from '../packages/core/src/ledger/registry.js';
 import { MemoryLogger } from '../packages/core/src/platform/logger.js';
-import { localImageSource, pushImage, RegistryClient } from '../packages/core/src/registry/index.js';
+import { RegistryClient } from '../packages/core/src/registry/index.js';
 import { startKubeSim, type KubeSim } from '../test/sim/kube/server.js';
 import { startMarathonSim, type MarathonSim } from '../test/sim/marathon/server.js';
-import { writeOciLayout } from '../test/sim/registry/oci-layout.js';
 import { registryAvailable, startRegistry } from '../test/sim/registry/registry.js';
+import { pushTestImages } from '../test/sim/registry/seed.js';
 import { which } from '../test/sim/registry/util.js';
 import { cpuBusy, procLoadavg } from './lib/bake.js';
 import {
@@ -101,22 +99,12 @@ await benchMain(async () => {
     dockerConfigDir: work,
   });
   const REPO = `${registry.host}/bench/web`;
-  const digests: string[] = [];
-  for (const n of [1, 2]) {
-    const layout = await writeOciLayout(join(work, `layout-${n}`), {
-      seed: `rollback-${n}`,
-      randomBytes: 2000,
-    });
-    const image = await openImageSource(layout.dir);
-    try {
-      const pushed = await pushImage(localImageSource(image), [parseImageReference(`${REPO}:${n}`)], {
-        client,
-      });
-      digests.push(pushed.source.digest);
-    } finally {
-      await image.close();
-    }
-  }
+  const digests = await pushTestImages(
+    client,
+    REPO,
+    { '1': 'rollback-1', '2': 'rollback-2' },
+    { workDir: work, randomBytes: 2000 },
+  );
   const [v1, v2] = digests as [string, string];
   const ledger = new RegistryLedger(client, { registry: registry.host, repository: 'bench/web' });
   const baseEnv = { PATH: process.env.PATH ?? '', KILN_PLATFORM: 'terminal', COLUMNS: '1000' };

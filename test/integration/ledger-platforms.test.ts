@@ -12,19 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeHttpPools } from '../../packages/core/src/http/http.js';
-import { parseImageReference } from '../../packages/core/src/image/reference.js';
-import { openImageSource } from '../../packages/core/src/image/source/index.js';
 import { RegistryLedger } from '../../packages/core/src/ledger/registry.js';
 import { MemoryLogger } from '../../packages/core/src/platform/logger.js';
-import { localImageSource, pushImage, RegistryClient } from '../../packages/core/src/registry/index.js';
+import { RegistryClient } from '../../packages/core/src/registry/index.js';
 import { expectNoLeak } from '../harness/assertions.js';
 import { repoRoot, runBundle } from '../harness/runner.js';
 import { runNode } from '../harness/tsx.js';
 import { startGitHubDeploymentsSim, type GitHubDeploymentsSim } from '../sim/github/deployments.js';
 import { commitFor, startGitLabSim, type GitLabSim } from '../sim/gitlab/deployments.js';
 import { startKubeSim, type KubeSim } from '../sim/kube/server.js';
-import { writeOciLayout } from '../sim/registry/oci-layout.js';
 import { registryAvailable, startRegistry, type RunningRegistry } from '../sim/registry/registry.js';
+import { pushTestImages } from '../sim/registry/seed.js';
 import { removeDir } from '../sim/registry/util.js';
 
 const SLOW = 120_000;
@@ -49,21 +47,9 @@ beforeAll(async () => {
   registry = await startRegistry();
   REPO = `${registry.host}/shop/web`;
   client = new RegistryClient({ logger: new MemoryLogger(), env: { HOME: dir }, dockerConfigDir: dir });
-  for (const n of [1, 2]) {
-    const layout = await writeOciLayout(join(dir, `layout-${n}`), {
-      seed: `platforms-${n}`,
-      randomBytes: 500,
-    });
-    const image = await openImageSource(layout.dir);
-    try {
-      const pushed = await pushImage(localImageSource(image), [parseImageReference(`${REPO}:${n}`)], {
-        client,
-      });
-      digests.push(pushed.source.digest);
-    } finally {
-      await image.close();
-    }
-  }
+  digests.push(
+    ...(await pushTestImages(client, REPO, { '1': 'platforms-1', '2': 'platforms-2' }, { workDir: dir })),
+  );
   kube = await startKubeSim({ timeScale: 20 });
   kubeconfig = kube.writeKubeconfig({ path: join(dir, 'kubeconfig.yaml') });
   github = await startGitHubDeploymentsSim({ repositories: ['kiln-dev/shop'] });

@@ -51,6 +51,7 @@
  */
 import { CancelledError, ConfigurationError } from '../errors.js';
 import { HttpError, httpRequest, parseRetryAfter, type HttpResponse } from '../http/http.js';
+import { silentLogger } from '../platform/logger.js';
 import type { Logger } from '../platform/types.js';
 import { sleep } from '../util/sleep.js';
 import {
@@ -104,17 +105,6 @@ const INHERITED = [
   ['f', 'forced'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof LedgerEntry]>;
 
-const quiet: Logger = {
-  debugEnabled: false,
-  debug: () => undefined,
-  info: () => undefined,
-  notice: () => undefined,
-  warning: () => undefined,
-  error: () => undefined,
-  startGroup: () => undefined,
-  endGroup: () => undefined,
-  group: (_t, fn) => fn(),
-};
 
 interface Answer {
   status: number;
@@ -175,7 +165,7 @@ export class GitHubLedger implements LedgerBackend {
     this.repoPath = `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
     this.location = `${base.host.replace(/^api\./, '')}/${owner}/${repo}`;
     this.ref = options.ref || this.env.GITHUB_SHA || undefined;
-    this.log = options.logger ?? quiet;
+    this.log = options.logger ?? silentLogger;
   }
 
   async append(entry: LedgerEntry, call: LedgerCall = {}): Promise<LedgerEntry> {

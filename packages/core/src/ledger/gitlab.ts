@@ -41,6 +41,7 @@
  */
 import { CancelledError, ConfigurationError, errorMessage } from '../errors.js';
 import { httpRequest, type HttpResponse, type RetryPolicy } from '../http/http.js';
+import { silentLogger } from '../platform/logger.js';
 import type { Logger } from '../platform/types.js';
 import { abortReason } from '../util/sleep.js';
 import type { LedgerBackend, LedgerCall, LedgerEntry, LedgerResult } from './entry.js';
@@ -105,17 +106,6 @@ const ERROR_BODY_BYTES = 64 * 1024;
 /** The most of a deployment answer that is read (one deployment is about 1 KB). */
 const ANSWER_BYTES = 1024 * 1024;
 
-const silent: Logger = {
-  debugEnabled: false,
-  debug: () => undefined,
-  info: () => undefined,
-  notice: () => undefined,
-  warning: () => undefined,
-  error: () => undefined,
-  startGroup: () => undefined,
-  endGroup: () => undefined,
-  group: (_title, fn) => fn(),
-};
 
 export class GitLabLedger implements LedgerBackend {
   readonly kind = 'gitlab';
@@ -158,7 +148,7 @@ export class GitLabLedger implements LedgerBackend {
     const site = `${api.host}${api.pathname.replace(/\/+$/, '').replace(/\/api\/v4$/, '')}`;
     this.location = `${site}/${project} + ${o.inner.location}`;
     this.header = o.tokenKind === 'job' ? 'JOB-TOKEN' : 'PRIVATE-TOKEN';
-    this.log = o.logger ?? silent;
+    this.log = o.logger ?? silentLogger;
   }
 
   /** Appends to the inner ledger (the truth), then mirrors deploys, rollbacks and promotes as GitLab deployments. */

@@ -114,3 +114,16 @@ export class MemoryLogger implements Logger {
     }
   }
 }
+
+/** A Logger that prints nothing: for code given no logger of its own (a backend used outside an action). */
+export const silentLogger: Logger = {
+  debugEnabled: false,
+  debug: () => undefined,
+  info: () => undefined,
+  notice: () => undefined,
+  warning: () => undefined,
+  error: () => undefined,
+  startGroup: () => undefined,
+  endGroup: () => undefined,
+  group: (_title, fn) => fn(),
+};
