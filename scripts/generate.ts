@@ -88,10 +88,10 @@ export function actionsList(actions: readonly ActionDefinition[]): string {
   return [
     '| Action | What it does | Docs |',
     '| --- | --- | --- |',
-    ...actions.map(
-      (a) =>
-        `| \`${a.spec.name}\` | ${escapeCell(a.spec.description)} | [actions/${a.spec.name}](actions/${a.spec.name}/README.md) |`,
-    ),
+    ...actions.map((a) => {
+      const readme = `actions/${a.spec.name}/README.md`;
+      return `| \`${a.spec.name}\` | ${escapeCell(a.spec.description)} | [README](${readme}) · [inputs](${readme}#inputs) · [outputs](${readme}#outputs) |`;
+    }),
   ].join('\n');
 }
 
