@@ -38,20 +38,20 @@
  * Aims (issue #12): last pod Ready → Kiln's exit < 100 ms; 20 Deployments in parallel well ahead of one after
  * another.
  *
- * Measured here (2 CPUs shared with other engineers' builds; Node 24.21 for the CLI, kubectl 1.32.4). Defaults
- * (BENCH_RUNS=7, time scale 5): `/proc/loadavg` 1.71 1.88 2.09 at the start with the CPUs 53 % busy over one
- * second (others' work), 1.33 after part 1, 0.54 at the end (0 % busy). Medians (range):
+ * Measured here (2 CPUs shared with other engineers' work; Node 24.21 for the CLI, kubectl 1.32.4). Defaults
+ * (BENCH_RUNS=7, time scale 5): `/proc/loadavg` 0.82 1.47 2.36 at the start with the CPUs 7 % busy over one second,
+ * 0.64 after part 1, 3.17 at the end (100 % busy: others' test runs joined during part 2). Medians (range):
  *
- *   last pod Ready → exit, one Deployment    Kiln deploy-k8s 18 ms (16–25), 4 requests after Ready (its last look
- *                                            at pods, events, ReplicaSets and the Deployment); reference
- *                                            kubectl rollout status 8 ms (7–13), 0 requests after Ready
+ *   last pod Ready → exit, one Deployment    Kiln deploy-k8s 16 ms (14–16), 3 requests after Ready (its last look
+ *                                            at pods, events and ReplicaSets); reference kubectl rollout status
+ *                                            9 ms (7–12), 0 requests after Ready
  *
  *   20 Deployments, pods Ready 7 s simulated = 1.40 s real after creation:
  *                                            all in `default`             one namespace each
- *   (a) Kiln, awaited in parallel            7.39 s   sim busy 98 %       2.86 s          sim busy 85 %
- *   (b) kubectl apply + rollout status, 1×1  28.0 s   3.79× (a)  19 %     26.3 s  9.20× (a)          8 %
- *   (c) Azure: one apply, rollout status 1×1 8.29 s   1.12× (a)  89 %     3.76 s  1.31× (a)         69 %
- *   requests a / b / c                       81 / 182 / 125               202 / 202 / 145
+ *   (a) Kiln, awaited in parallel            8.20 s   sim busy 96 %       2.85 s          sim busy 86 %
+ *   (b) kubectl apply + rollout status, 1×1  28.3 s   3.45× (a)  21 %     26.3 s  9.23× (a)          9 %
+ *   (c) Azure: one apply, rollout status 1×1 8.68 s   1.06× (a)  88 %     3.71 s  1.30× (a)         68 %
+ *   requests a / b / c                       81–96 / 182 / 125            193–201 / 202 / 145
  *
  * Cross-check at time scale 1 (BENCH_RUNS=3, BENCH_LAYOUTS=shared; machine idle at the start, `/proc/loadavg`
  * 0.20 0.67 1.36, CPUs 0 % busy; 1.83 at the end): Ready → exit Kiln 23 ms (17–24), kubectl 8 ms (8–9); 20
@@ -64,9 +64,10 @@
  * simulator, not the deployer: its controllers copy every pod of a namespace for each Deployment and each
  * ReplicaSet after every change (7.3 s of CPU during (a) with 40 pods in one namespace; (b) spends 5.5 s too,
  * hidden in its waits). So the b/a figures are likely lower bounds for a real API server.
- * Kiln applies its 20 objects one after another (a GET and a server-side apply each) before it waits; (c)'s
- * single `kubectl apply` does the same in one process, and its sequential waits then cost little because the
- * rollouts have already run in parallel meanwhile.
+ * Kiln applies its 20 objects side by side (8 at a time, after Namespaces and CRDs) before it waits; (c)'s single
+ * `kubectl apply` applies them one after another in one process, and its sequential waits then cost little because
+ * the rollouts have already run in parallel meanwhile. Earlier figures (one apply after another, session 4):
+ * 7.39 s / 3.79× and 2.86 s / 9.20×, within the run-to-run spread of a simulator this busy.
  */
 import { mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
