@@ -19,6 +19,16 @@ function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/**
+ * The runner reads action.yml as a template: an expression anywhere it is not allowed, even in prose, fails the job
+ * before it starts ("Failed to load action.yml"). Declarations must not write one.
+ */
+function noExpression(where: string, text: string): string {
+  if (text.includes('${{'))
+    throw new Error(`${where}: a description must not contain \`\${{\` (the runner would evaluate it)`);
+  return text;
+}
+
 /** The action.yml description: the text, plus the type where it is not obvious, and "secret". */
 function describeForYaml(d: InputDecl): string {
   const notes = [
@@ -32,7 +42,7 @@ export function actionYaml(spec: ActionSpec): string {
   const inputs: Record<string, Record<string, unknown>> = {};
   for (const [name, d] of Object.entries(spec.inputs)) {
     const entry: Record<string, unknown> = {
-      description: describeForYaml(d),
+      description: noExpression(`${spec.name} input ${name}`, describeForYaml(d)),
       required: d.required === true,
     };
     if (d.default !== undefined && d.deprecatedName === undefined) entry.default = d.default;
@@ -45,7 +55,8 @@ export function actionYaml(spec: ActionSpec): string {
       };
   }
   const outputs: Record<string, Record<string, unknown>> = {};
-  for (const [name, d] of Object.entries(spec.outputs)) outputs[name] = { description: d.description };
+  for (const [name, d] of Object.entries(spec.outputs))
+    outputs[name] = { description: noExpression(`${spec.name} output ${name}`, d.description) };
   const runs: Record<string, unknown> = { using: 'node24', main: `../../dist/${spec.name}/index.js` };
   if (spec.post) {
     runs.post = `../../dist/${spec.name}/index.js`;

@@ -203,7 +203,7 @@ describe('mistakes are one line before anything runs', () => {
     const tmp = mkdtempSync(join(tmpdir(), 'kiln-planted-'));
     const victim = join(tmp, 'victim.txt');
     writeFileSync(victim, 'precious\n');
-    symlinkSync(victim, join(tmp, 'kiln-marathon-app.json'));
+    symlinkSync(victim, join(tmp, `kiln-marathon-app-${process.getuid?.() ?? 'user'}.json`));
     const srv = await target();
     const ws = workspace({ 'deploy.json': APP });
     const r = await runNode(
@@ -224,7 +224,7 @@ describe('mistakes are one line before anything runs', () => {
     );
     expect(r.exitCode).toBe(2);
     expect(r.stdout + r.stderr).toMatch(
-      /Input 'rendered-file'.*kiln-marathon-app\.json" is a symbolic link; Kiln does not write through links/,
+      /Input 'rendered-file'.*kiln-marathon-app-\w+\.json" is a symbolic link; Kiln does not write through links/,
     );
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(existsSync(victim)).toBe(true);

@@ -113,19 +113,22 @@ export async function main(ctx: ContextOf<typeof spec>): Promise<number | void> 
     source: plan.source,
     reportDir: inputs['report-dir'],
   });
-  const recorded = await ledgerAction.recordOutcome({
-    settings: { ...inputs, 'release-id': undefined },
-    location: ledger,
-    platform,
-    log,
-    signal,
-    event: 'verify',
-    result: 'success',
-    image: tested,
-    verdict: VERDICT[result.verdict],
-    ...(inputs['release-id'] ? { of: inputs['release-id'] } : {}),
-    description: `smoke-test ${result.verdict}: ${plan.source}`,
-    setOutput,
-  });
+  // A cancelled run has no verdict to record (and its signal would abort the write anyway).
+  const recorded = signal.aborted
+    ? true
+    : await ledgerAction.recordOutcome({
+        settings: { ...inputs, 'release-id': undefined },
+        location: ledger,
+        platform,
+        log,
+        signal,
+        event: 'verify',
+        result: 'success',
+        image: tested,
+        verdict: VERDICT[result.verdict],
+        ...(inputs['release-id'] ? { of: inputs['release-id'] } : {}),
+        description: `smoke-test ${result.verdict}: ${plan.source}`,
+        setOutput,
+      });
   return recorded ? EXIT[result.verdict] : EXIT_CODES.failed;
 }

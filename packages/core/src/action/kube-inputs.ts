@@ -59,7 +59,7 @@ export function kubeTargetInputs(o: { required: boolean }) {
       sharedEnv: true,
       secret: true,
       placeholder: 'YAML',
-      description: 'A whole kubeconfig as a (masked) secret, e.g. `${{ secrets.KUBECONFIG }}`.',
+      description: 'A whole kubeconfig as a (masked) secret, e.g. the repository secret `KUBECONFIG`.',
     },
     context: { type: 'string', description: 'The kubeconfig context (default: its current context).' },
     'force-conflicts': {

@@ -113,7 +113,13 @@ export async function deployK8s(
     images.push(inputs.digest ? `${inputs.image.replace(/@.*$/, '')}@${inputs.digest}` : inputs.image);
   else if (inputs.digest)
     throw new InputError('digest', 'needs image (the repository it pins); or give images.');
-  const loaded = loadManifests(inputs.manifests, { cwd: platform.workspace, vars: inputs.vars });
+  const loaded = loadManifests(inputs.manifests, {
+    cwd: platform.workspace,
+    vars: inputs.vars,
+    ...(inputs.verify
+      ? { varsUsedElsewhere: (await import('./verify.js')).varsUsedBy(inputs.verify, platform.workspace) }
+      : {}),
+  });
   for (const w of loaded.warnings) log.warning(w);
   const subst = substituteImages(loaded.manifests, images, {
     allowMutableTag: inputs['allow-mutable-tag'],

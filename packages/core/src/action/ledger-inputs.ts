@@ -23,7 +23,7 @@ export function ledgerInputs(o: { environment: string; environmentRequired?: boo
       type: 'string',
       secret: true,
       description:
-        'Token for `ledger: github` (default `GITHUB_TOKEN` from the environment: pass `${{ github.token }}`) or `ledger: gitlab` (a project access token; default the job token `CI_JOB_TOKEN`).',
+        'Token for `ledger: github` (default `GITHUB_TOKEN` from the environment; pass the workflow token `github.token`) or `ledger: gitlab` (a project access token; default the job token `CI_JOB_TOKEN`).',
     },
   } as const satisfies Record<string, InputDecl>;
 }

@@ -124,6 +124,9 @@ export async function runDeployMarathon(
     env: inputs.env,
     labels: inputs.labels,
     vars: inputs.vars,
+    ...(inputs.verify
+      ? { varsUsedElsewhere: (await import('./verify.js')).varsUsedBy(inputs.verify, platform.workspace) }
+      : {}),
     kilnLabels: releaseLabels(platform.ci(), releaseId),
   });
   for (const w of rendered.warnings) log.warning(w);

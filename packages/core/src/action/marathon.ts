@@ -146,7 +146,11 @@ export function readAppDefinitionFile(
   return { ...loadAppDefinition(text, source), source };
 }
 
-/** Where the rendered definition goes when the user did not say: the runner's temp dir, the project dir, or /tmp. */
+/**
+ * Where the rendered definition goes when the user did not say: the runner's temp dir, the project dir, or — in a
+ * terminal — the temp dir under a name with the user's id (a shared /tmp: another user's file at the same path
+ * cannot be written, and must not be).
+ */
 export function defaultRenderedPath(
   kind: PlatformKind,
   env: NodeJS.ProcessEnv,
@@ -154,8 +158,10 @@ export function defaultRenderedPath(
   appId: string,
 ): string {
   const slug = appId.replace(/^\//, '').replace(/\//g, '_') || 'app';
-  const dir = kind === 'github' ? (env.RUNNER_TEMP ?? tmpdir()) : kind === 'gitlab' ? workspace : tmpdir();
-  return join(dir, `kiln-marathon-${slug}.json`);
+  if (kind === 'github') return join(env.RUNNER_TEMP ?? tmpdir(), `kiln-marathon-${slug}.json`);
+  if (kind === 'gitlab') return join(workspace, `kiln-marathon-${slug}.json`);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return join(tmpdir(), `kiln-marathon-${slug}-${uid}.json`);
 }
 
 /** Write the rendered definition (2-space JSON, final newline); never through a link planted at the path. */

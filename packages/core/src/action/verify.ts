@@ -4,7 +4,7 @@
  * with `rollback: auto` — and the ledger entry carries the verdict. The checks file is validated before anything is
  * deployed; `${NAME}` in it reads the deploy's `vars`, then the environment.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, openSync, readSync, closeSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Verdict } from '../ledger/entry.js';
@@ -67,4 +67,24 @@ export async function runVerify(
     result.verdict === 'pass' ? 'passed' : result.verdict === 'fail' ? 'failed' : 'inconclusive';
   o.log.info(`verify: ${result.verdict} in ${formatDuration(result.durationMs)} — ${result.reason}`);
   return { verdict, reason: result.reason };
+}
+
+/** `${NAME}` variables a checks file uses (read up to 1 MiB, the checks file limit): the deploy's vars it takes. */
+export function varsUsedBy(path: string | undefined, workspace: string): Set<string> {
+  const out = new Set<string>();
+  if (!path) return out;
+  let text = '';
+  try {
+    const fd = openSync(resolve(workspace, path), 'r');
+    try {
+      const buf = Buffer.alloc(1024 * 1024);
+      text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return out;
+  }
+  for (const m of text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) out.add(m[1] as string);
+  return out;
 }

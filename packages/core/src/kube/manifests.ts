@@ -79,6 +79,8 @@ export interface LoadManifestsOptions {
   cwd: string;
   /** `${NAME}` values (the `vars` input). */
   vars?: Record<string, string>;
+  /** Vars used elsewhere in the same run (the `verify` checks file): never reported unused. */
+  varsUsedElsewhere?: ReadonlySet<string>;
   limits?: Partial<ManifestLimits>;
   /** The input messages name (default 'manifests'). */
   inputName?: string;
@@ -158,6 +160,7 @@ export function loadManifests(specs: readonly string[], o: LoadManifestsOptions)
       input,
       `${listFiles(out.files)} ${out.files.length === 1 ? 'has' : 'have'} no Kubernetes object (only empty documents)`,
     );
+  for (const n of o.varsUsedElsewhere ?? []) used.add(n);
   const unused = unusedVarsWarning(vars, used, 'the manifests');
   if (unused) out.warnings.push(unused);
   return out;

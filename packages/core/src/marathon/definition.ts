@@ -146,6 +146,8 @@ export interface RenderOptions {
   labels?: Record<string, string>;
   /** `${NAME}` values for `args`. */
   vars?: Record<string, string>;
+  /** Vars used elsewhere in the same run (the `verify` checks file): never reported unused. */
+  varsUsedElsewhere?: ReadonlySet<string>;
   /** Kiln's own labels (already filtered to the known values). */
   kilnLabels?: Record<string, string>;
 }
@@ -288,6 +290,7 @@ export function renderAppDefinition(loaded: JsonObject, o: RenderOptions): Rende
       typeof a === 'string' ? expandVars(a, vars, `${src}: /args/${i}`, used) : a,
     );
   }
+  for (const n of o.varsUsedElsewhere ?? []) used.add(n);
   const unused = unusedVarsWarning(vars, used, '/args');
   if (unused) warnings.push(unused);
 
