@@ -125,6 +125,17 @@ describe('GitLab', () => {
     expect(p.getInput('deploy-target')).toBe('flag');
     expect(p.getInput('other')).toBe('o');
   });
+  test('an empty flag is not given: KILN_<NAME> (or the default) applies, as an empty with: value on GitHub', () => {
+    const p = new GitLabPlatform({
+      env: { KILN_DEPLOY_TARGET: 'env' },
+      flags: new Map([
+        ['deploy-target', ['']],
+        ['other', ['']],
+      ]),
+    });
+    expect(p.getInput('deploy-target')).toBe('env');
+    expect(p.getInput('other')).toBeUndefined();
+  });
   test('CI context from predefined variables', () => {
     const p = new GitLabPlatform({
       env: { CI_COMMIT_SHA: 'abc', CI_PIPELINE_URL: 'https://gl/p/1', CI_PROJECT_PATH: 'g/p' },

@@ -105,7 +105,6 @@ const INHERITED = [
   ['f', 'forced'],
 ] as const satisfies ReadonlyArray<readonly [string, keyof LedgerEntry]>;
 
-
 interface Answer {
   status: number;
   header(name: string): string | undefined;

@@ -106,7 +106,6 @@ const ERROR_BODY_BYTES = 64 * 1024;
 /** The most of a deployment answer that is read (one deployment is about 1 KB). */
 const ANSWER_BYTES = 1024 * 1024;
 
-
 export class GitLabLedger implements LedgerBackend {
   readonly kind = 'gitlab';
   readonly location: string;

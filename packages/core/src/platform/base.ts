@@ -75,7 +75,9 @@ export abstract class BasePlatform implements Platform {
    * one action would leak into another: those are read only scoped, and a bare one gets a warning.
    */
   getInput(name: string): string | undefined {
-    const flag = this.flags.get(name);
+    // An empty flag (`--url "$UNSET"`, a CI/CD component passing an input left empty) is not given: the
+    // environment variable, else the default, applies — as an empty `with:` value does on GitHub.
+    const flag = this.flags.get(name)?.filter((v) => v !== '');
     if (flag && flag.length > 0) return flag.join('\n');
     for (const variable of kilnEnvNames(name, this.action)) {
       const v = this.env[variable];
