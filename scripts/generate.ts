@@ -8,7 +8,7 @@
 import { describeType, type ActionSpec, type InputDecl } from '@kiln/core';
 import { loadActions } from '../packages/cli/src/actions.js';
 import type { ActionDefinition } from '@kiln/core';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -143,6 +143,33 @@ export function replaceSection(text: string, name: string, body: string, file: s
   return `${text.slice(0, i + start.length)}\n${body}\n${text.slice(j)}`;
 }
 
+/**
+ * The examples that use an action (a GitHub workflow's `uses: …/actions/<name>@`, a GitLab pipeline's
+ * `kiln <name>` or its component `/<name>@`) and its CI/CD component, as links from the action's README.
+ */
+export function examplesList(name: string): string {
+  const links: string[] = [];
+  for (const dir of ['github', 'gitlab']) {
+    const folder = join(root, 'workflows-examples', dir);
+    if (!existsSync(folder)) continue;
+    for (const file of readdirSync(folder).sort()) {
+      const text = readFileSync(join(folder, file), 'utf8');
+      if (
+        text.includes(`/actions/${name}@`) ||
+        new RegExp(`\\bkiln ${name}\\b`).test(text) ||
+        text.includes(`/${name}@`)
+      )
+        links.push(`[${dir}/${file}](../../workflows-examples/${dir}/${file})`);
+    }
+  }
+  const component = existsSync(join(root, 'templates', `${name}.yml`))
+    ? `; the GitLab CI/CD component [templates/${name}.yml](../../templates/${name}.yml)`
+    : '';
+  return links.length || component
+    ? `Examples that use it (each runs in the tests): ${links.join(', ') || 'none yet'}${component}.`
+    : 'No example uses it yet.';
+}
+
 /** Every generated file and the content it should have. */
 export async function expectedFiles(): Promise<Map<string, string>> {
   const actions = await loadActions();
@@ -155,6 +182,8 @@ export async function expectedFiles(): Promise<Map<string, string>> {
     let text = existsSync(readme) ? readFileSync(readme, 'utf8') : '';
     text = replaceSection(text, 'inputs', inputsTable(spec), readme);
     text = replaceSection(text, 'outputs', outputsTable(spec), readme);
+    // A paragraph (not a table) between the markers: blank lines around it, as prettier writes it.
+    text = replaceSection(text, 'examples', `\n${examplesList(spec.name)}\n`, readme);
     files.set(readme, text);
   }
   files.set(join(root, 'packages', 'core', 'src', 'inputs', 'scoped-env.ts'), scopedEnvFile(actions));

@@ -53,8 +53,13 @@ describe('the list of actions', () => {
       const dir = join(root, 'actions', name);
       expect(readFileSync(join(dir, 'src/index.ts'), 'utf8')).toMatch(/runMain\(action\)/);
       const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-      for (const marker of ['kiln:inputs:start', 'kiln:inputs:end', 'kiln:outputs:start', 'kiln:outputs:end'])
-        expect([name, readme.includes(marker)]).toEqual([name, true]);
+      for (const marker of ['inputs', 'outputs', 'examples'].flatMap((s) => [
+        `kiln:${s}:start`,
+        `kiln:${s}:end`,
+      ]))
+        expect([name, marker, readme.includes(marker)]).toEqual([name, marker, true]);
+      // Every action is used by at least one example users copy (they run in the tests).
+      expect([name, readme]).toEqual([name, expect.stringContaining('](../../workflows-examples/')]);
       expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name).toBe(`@kiln/action-${name}`);
       expect(existsSync(join(dir, 'action.yml'))).toBe(true);
     },
