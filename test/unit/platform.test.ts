@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPlatform, detectPlatformKind } from '../../packages/core/src/platform/detect.js';
 import { GitHubPlatform } from '../../packages/core/src/platform/github.js';
 import { GitLabPlatform } from '../../packages/core/src/platform/gitlab.js';
-import { Summary } from '../../packages/core/src/platform/summary.js';
+import { fitLine, Summary } from '../../packages/core/src/platform/summary.js';
 import { TerminalPlatform } from '../../packages/core/src/platform/terminal.js';
 import { parseFileCommands, parseWorkflowCommands } from '../harness/runner.js';
 
@@ -175,5 +175,22 @@ describe('Summary', () => {
     const text = s.toText();
     expect(text).toContain('Deploy <qa>\n-----------');
     expect(text).toContain('Cluster    Result\n---------  ------\nAA | main  ok\nBB');
+  });
+});
+
+describe('fitLine (terminal log lines)', () => {
+  test('a run of spaces before a long word wraps without a blank or space-only line', () => {
+    const line = `+     "${'x'.repeat(110)}"`;
+    const fitted = fitLine(line, 100).split('\n');
+    expect(fitted).toEqual(['+', `    "${'x'.repeat(110)}"`]);
+    for (const l of fitted) expect(l).toBe(l.trimEnd());
+  });
+
+  test('spacing inside a line is kept where it does not wrap; a word is never cut', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const fitted = fitLine(`Release  When  ${digest} and some more words after it`, 40).split('\n');
+    expect(fitted[0]).toBe('Release  When');
+    expect(fitted[1]).toBe(`    ${digest}`);
+    expect(fitted.join(' ')).toContain('and some more words');
   });
 });

@@ -65,10 +65,6 @@ function breakWord(word: string, width: number): string[] {
 }
 
 /**
- * Word-wrap `text` (white space collapsed) into lines of at most `width` columns; a word longer than a line is
- * cut into pieces. Returns at least one (possibly empty) line.
- */
-/**
  * A log line fitted to a terminal `width`: wrapped at spaces with a hanging indent, its own indentation kept, and
  * a word never cut (a digest or URL longer than the width stays whole on its own line, copyable). Colour codes do
  * not count towards the width.
@@ -82,12 +78,16 @@ export function fitLine(line: string, width: number, hang = 4): string {
   const out: string[] = [];
   let current = lead;
   let empty = true;
-  for (const word of line.slice(lead.length).split(' ')) {
-    if (!empty && visible(`${current} ${word}`) > w) {
+  // Words and the runs of spaces between them: the spacing is kept inside a line, dropped where it wraps.
+  const tokens = line.slice(lead.length).split(/( +)/);
+  for (let i = 0; i < tokens.length; i += 2) {
+    const word = tokens[i] ?? '';
+    const gap = tokens[i - 1] ?? '';
+    if (!empty && visible(current + gap + word) > w) {
       out.push(current);
       current = pad + word;
     } else {
-      current = empty ? current + word : `${current} ${word}`;
+      current = empty ? current + word : current + gap + word;
     }
     empty = false;
   }
@@ -95,6 +95,10 @@ export function fitLine(line: string, width: number, hang = 4): string {
   return out.join('\n');
 }
 
+/**
+ * Word-wrap `text` (white space collapsed) into lines of at most `width` columns; a word longer than a line is
+ * cut into pieces. Returns at least one (possibly empty) line.
+ */
 export function wrapText(text: string, width: number): string[] {
   const w = Math.max(1, Math.floor(width));
   const lines: string[] = [];
