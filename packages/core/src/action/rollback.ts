@@ -175,7 +175,7 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
     `${ok ? '↩️' : '❌'} ${environment} ${ok ? (inputs['dry-run'] ? 'rollback checked (dry run)' : 'rolled back') : 'rollback failed'}${fromRelease ? ` from ${fromRelease.id}` : ''} to ${entry.id} in ${formatDuration(Date.now() - started)}`,
   );
   ctx.summary.paragraph(
-    `${pinned}${chosen.forced ? ' — forced past the verification gate' : ''}. Time: ${timing}.`,
+    `${ok ? 'Now runs' : 'Tried to deploy'} ${pinned}${chosen.forced ? ' — forced past the verification gate' : ''}. Time: ${timing}.`,
   );
   ctx.summary.details('The deploy', (s) => s.append(deploySummary));
   log.info(`rollback: ${ok ? 'done' : 'failed'} in ${formatDuration(Date.now() - started)} (${timing}).`);
