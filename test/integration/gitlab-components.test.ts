@@ -50,6 +50,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { actionNames, loadAction } from '../../packages/cli/src/actions.js';
+import { killLiveGroups, runGroup } from '../harness/group-process.js';
 import { expectNoLeak, rawHead } from '../harness/assertions.js';
 import { startServer, type TestServer } from '../harness/http-fixture.js';
 import { packCli } from '../harness/pack-cli.js';
@@ -459,14 +460,6 @@ let gitlab: GitLabServer;
 let app: TestServer;
 const appCalls: Record<string, number> = {};
 const cleanups: Array<() => Promise<unknown>> = [];
-const live = new Set<number>();
-const killGroup = (pid: number) => {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-};
 
 const plainPath = (): string[] =>
   (process.env.PATH ?? '').split(delimiter).filter((p) => p && !p.includes('node_modules'));
@@ -556,7 +549,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const pid of live) killGroup(pid);
+  killLiveGroups();
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
@@ -645,46 +638,20 @@ function gitlabCiLocal(
     }).flatMap(([k, v]) => ['--variable', `${k}=${v}`]),
     ...extra,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn(hostNode(), args, {
-      cwd: dir,
-      env: {
-        ...gitEnv(),
-        PATH: [join(prefix, 'bin'), ...plainPath()].join(delimiter),
-        LANG: 'C.UTF-8',
-        NO_COLOR: '1',
-        TMPDIR: work,
-        npm_config_prefix: prefix,
-        npm_config_cache: join(work, 'npm-cache'),
-        npm_config_offline: 'true',
-        npm_config_update_notifier: 'false',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const pid = child.pid;
-    if (pid) live.add(pid);
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (pid) killGroup(pid);
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      if (pid) live.delete(pid);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (pid) live.delete(pid);
-      // eslint-disable-next-line no-control-regex
-      const log = (stdout + stderr).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-      resolve({ exitCode: code, stdout, stderr, log, timedOut });
-    });
+  return runGroup(hostNode(), args, {
+    cwd: dir,
+    env: {
+      ...gitEnv(),
+      PATH: [join(prefix, 'bin'), ...plainPath()].join(delimiter),
+      LANG: 'C.UTF-8',
+      NO_COLOR: '1',
+      TMPDIR: work,
+      npm_config_prefix: prefix,
+      npm_config_cache: join(work, 'npm-cache'),
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
+    },
+    timeoutMs,
   });
 }
 

@@ -8,11 +8,12 @@
  */
 import { packCli } from '../harness/pack-cli.js';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { killLiveGroups, runGroup } from '../harness/group-process.js';
 import { expectNoLeak, rawHead } from '../harness/assertions.js';
 import { startServer, type TestServer } from '../harness/http-fixture.js';
 import { hostNode, repoRoot } from '../harness/runner.js';
@@ -48,15 +49,6 @@ let registry: RunningRegistry;
 let skopeo: Skopeo;
 let seq = 0;
 const cleanups: Array<() => Promise<unknown>> = [];
-/** Process groups of gitlab-ci-local runs still going (killed in afterAll if a test gave up on one). */
-const live = new Set<number>();
-const killGroup = (pid: number) => {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-};
 
 beforeAll(async () => {
   if (!registryAvailable() || !skopeoAvailable())
@@ -97,7 +89,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const pid of live) killGroup(pid);
+  killLiveGroups();
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
@@ -181,46 +173,20 @@ function gitlabCiLocal(
     ...extra,
   ];
   const path = [join(prefix, 'bin'), ...plainPath()].join(delimiter);
-  return new Promise((resolve, reject) => {
-    const child = spawn(hostNode(), args, {
-      cwd: dir,
-      env: {
-        PATH: path,
-        HOME: home,
-        LANG: 'C.UTF-8',
-        NO_COLOR: '1',
-        TMPDIR: work,
-        npm_config_prefix: prefix,
-        npm_config_cache: join(work, 'npm-cache'),
-        npm_config_offline: 'true', // the tarball needs nothing from a registry
-        npm_config_update_notifier: 'false',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true, // its own process group, so a deadline kills the jobs it started too
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const pid = child.pid;
-    if (pid) live.add(pid);
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (pid) killGroup(pid);
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      if (pid) live.delete(pid);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      if (pid) live.delete(pid);
-      // eslint-disable-next-line no-control-regex
-      const log = (stdout + stderr).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
-      resolve({ exitCode: code, stdout, stderr, log, timedOut });
-    });
+  return runGroup(hostNode(), args, {
+    cwd: dir,
+    env: {
+      PATH: path,
+      HOME: home,
+      LANG: 'C.UTF-8',
+      NO_COLOR: '1',
+      TMPDIR: work,
+      npm_config_prefix: prefix,
+      npm_config_cache: join(work, 'npm-cache'),
+      npm_config_offline: 'true', // the tarball needs nothing from a registry
+      npm_config_update_notifier: 'false',
+    },
+    timeoutMs,
   });
 }
 
