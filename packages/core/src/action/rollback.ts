@@ -88,8 +88,12 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   });
   if (!backend) throw new InputError('ledger', 'none: rollback reads the ledger.');
   // A ledger several apps share (a file, oci://…): only this image's releases, when it is named.
+  // An environment on two platforms (QA on Marathon and Kubernetes): only what ran on the one rolled back, when
+  // it is known; verdicts and promotes name no platform and count for both.
   const entries = newestFirst(await backend.list(environment, { ...call, limit: 100 })).filter(
-    (e) => !imageRepository || e.image === imageRepository,
+    (e) =>
+      (!imageRepository || e.image === imageRepository) &&
+      (!target || !e.target || e.target.platform === target),
   );
   const ledgerMs = Date.now() - started;
   log.info(
