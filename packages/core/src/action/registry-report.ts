@@ -103,7 +103,7 @@ export function fillCopySummary(
   const kind =
     result.source.platforms.length > 0 ? `index of ${result.source.platforms.join(', ')}` : 'single image';
   summary.paragraph(
-    `Source: ${result.source.ref} — ${result.source.digest} (${kind}, ${result.source.mediaType})${result.source.requests > 0 ? `; ${result.source.requests} requests to read it` : ''}.`,
+    `Source: ${result.source.ref} — ${result.source.digest} (${kind}, ${result.source.mediaType})${result.source.requests > 0 ? `; ${result.source.requests} request${result.source.requests === 1 ? '' : 's'} to read it` : ''}.`,
   );
   const full = new Set<string>();
   const name = (ref: string): string => compactRef(ref, DESTINATION_MAX, full);
