@@ -7,6 +7,7 @@
  * and the `kiln/<version>` user agent. Everything that talks to a server (registries, Marathon, Kubernetes,
  * smoke tests) goes through {@link httpRequest}.
  */
+import { monotonicMs } from '../util/duration.js';
 import { Agent as HttpAgent, request as httpSend, type IncomingMessage } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
@@ -537,12 +538,12 @@ export async function httpRequest(url: string | URL, opts: HttpRequestOptions = 
     if (opts.signal?.aborted) throw abortReason(opts.signal);
     if (deadline?.passed) throw pastDeadline();
     const body = typeof opts.body === 'function' ? opts.body() : opts.body;
-    const started = performance.now();
+    const started = monotonicMs();
     let retryReason: string;
     let waitMs: number;
     try {
       const res = await follow(target, method, headers, body, attemptOpts, timeoutMs, env);
-      const durationMs = performance.now() - started;
+      const durationMs = monotonicMs() - started;
       const response = wrap(res.res, res.method, res.url, attempt + 1, durationMs, {
         limit: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
         pastDeadline: () => (deadline?.passed ? pastDeadline() : undefined),

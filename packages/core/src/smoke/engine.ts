@@ -8,6 +8,7 @@
  * its verdict is its last attempt's. The suite fails when failed checks exceed `failureLimit`, the wait phase
  * never passed, or a threshold is crossed; otherwise it is an error when any check errored; else it passes.
  */
+import { monotonicMs } from '../util/duration.js';
 import { CancelledError } from '../errors.js';
 import { exec, ExecError } from '../exec/exec.js';
 import { httpRequest, HttpError } from '../http/http.js';
@@ -318,7 +319,7 @@ async function httpAttempt(
   record: boolean,
 ): Promise<AttemptResult> {
   const { url, headers, body, secretHeaders } = renderRequest(spec, ctx, check.where);
-  const started = performance.now();
+  const started = monotonicMs();
   const base = { url: url.toString(), method: spec.method, captures: {} as Record<string, string> };
   try {
     const res = await httpRequest(url, {
@@ -336,7 +337,7 @@ async function httpAttempt(
       env: ctx.opts.env,
     });
     const text = (await res.buffer({ truncateAt: BODY_LIMIT })).toString('utf8');
-    const durationMs = performance.now() - started;
+    const durationMs = monotonicMs() - started;
     await loadJsonPath(expect, check.captures);
     const reasons = await assertHttp(
       renderExpect(expect, ctx, check.where),
@@ -360,7 +361,7 @@ async function httpAttempt(
     };
   } catch (e) {
     if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-    const durationMs = performance.now() - started;
+    const durationMs = monotonicMs() - started;
     if (record) recordSample(ctx, durationMs, true, false);
     return { ...base, outcome: 'error', durationMs, reasons: [httpErrorMessage(e, url, spec.timeoutMs)] };
   }
@@ -408,7 +409,7 @@ async function commandAttempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult
   );
   const env: NodeJS.ProcessEnv = { ...(ctx.opts.env ?? process.env) };
   for (const [k, v] of Object.entries(check.env)) env[k] = interpolate(v, vars, `${check.where}.env.${k}`);
-  const started = performance.now();
+  const started = monotonicMs();
   const timeoutMs = check.commandTimeoutMs;
   try {
     const r = await exec(argv[0] as string, argv.slice(1), {
@@ -432,14 +433,14 @@ async function commandAttempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult
     return {
       outcome: reasons.length ? 'fail' : 'pass',
       exitCode: r.exitCode,
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
       reasons,
       captures,
       output,
     };
   } catch (e) {
     if (e instanceof CancelledError || ctx.signal.aborted) throw e;
-    const durationMs = performance.now() - started;
+    const durationMs = monotonicMs() - started;
     const message =
       e instanceof ExecError && e.result.timedOut
         ? `timed out after ${formatDuration(timeoutMs ?? 0)}`
@@ -458,7 +459,7 @@ function attempt(check: CheckSpec, ctx: Ctx): Promise<AttemptResult> {
 async function runCheck(check: CheckSpec, ctx: Ctx, deadline: number): Promise<CheckResult> {
   const log = ctx.opts.log;
   const startedAt = new Date().toISOString();
-  const t0 = performance.now();
+  const t0 = monotonicMs();
   let attempts = 0;
   let consecutiveErrors = 0;
   let last: AttemptResult | undefined;
@@ -493,7 +494,7 @@ async function runCheck(check: CheckSpec, ctx: Ctx, deadline: number): Promise<C
     method: last.method,
     url: last.url,
     startedAt,
-    durationMs: performance.now() - t0,
+    durationMs: monotonicMs() - t0,
   };
   const mark = result.verdict === 'pass' ? '✓' : '✗';
   log.info(
