@@ -7,6 +7,7 @@
  * with the token in no message and no log line.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { until } from '../harness/until.js';
 import { GitHubLedger, parseLink } from '../../packages/core/src/ledger/github.js';
 import { newestFirst } from '../../packages/core/src/ledger/history.js';
 import { LedgerError, type LedgerEntry } from '../../packages/core/src/ledger/entry.js';
@@ -601,7 +602,7 @@ describe('failures', () => {
     sim.stallNext(1);
     const abort = new AbortController();
     const pending = l.list('production', { signal: abort.signal });
-    while (sim.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => sim.requests.length > 0, 'the fake received the request');
     abort.abort();
     await expect(pending).rejects.not.toBeInstanceOf(LedgerError);
   });

@@ -3,6 +3,7 @@
  * rollbacks and promotes are mirrored as GitLab deployments, and GitLab's refusals or silence never fail a release.
  */
 import { afterEach, describe, expect, test } from '@jest/globals';
+import { until } from '../harness/until.js';
 import { GitLabLedger, type GitLabLedgerOptions } from '../../packages/core/src/ledger/gitlab.js';
 import type { LedgerBackend, LedgerCall, LedgerEntry } from '../../packages/core/src/ledger/entry.js';
 import { LedgerError } from '../../packages/core/src/ledger/entry.js';
@@ -327,7 +328,7 @@ describe('GitLabLedger', () => {
     const ac = new AbortController();
     const e = entry();
     const pending = l.append(e, { signal: ac.signal, deadline: Date.now() + 30_000 });
-    for (let i = 0; i < 2000 && posts(s).length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await until(() => posts(s).length > 0, 'GitLab received the POST');
     expect(posts(s)).toHaveLength(1);
     ac.abort(new CancelledError('SIGTERM'));
     await expect(pending).rejects.toBeInstanceOf(CancelledError);

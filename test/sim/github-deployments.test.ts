@@ -6,6 +6,7 @@
  * auto_inactive exactly as documented, and the auth and fault answers.
  */
 import { afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { until } from '../harness/until.js';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createRequire } from 'node:module';
@@ -601,7 +602,7 @@ describe('auth, faults and rate limits', () => {
       headers: { authorization: `Bearer ${s.token}` },
       signal: abort.signal,
     });
-    while (s.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await until(() => s.requests.length > 0, 'the fake received the request');
     abort.abort();
     await expect(pending).rejects.toThrow();
     expect((await api(s, 'GET', deploymentsPath)).status).toBe(200);

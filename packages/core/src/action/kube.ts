@@ -30,7 +30,14 @@ import { isJsonObject, type JsonObject } from '../util/json.js';
 import { fillKubeSummary, setKubeOutputs, type KubeResult, type ResourceReport } from './kube-report.js';
 import { KubeRun } from './kube-run.js';
 import type { VerifyOutcome } from './verify.js';
-import { checkReleaseId, parseLedgerLocation, recordOutcome, releaseIdFor, splitPinned } from './ledger.js';
+import {
+  checkReleaseId,
+  ledgerResultOf,
+  parseLedgerLocation,
+  recordOutcome,
+  releaseIdFor,
+  splitPinned,
+} from './ledger.js';
 
 export { fillKubeSummary, type KubeResult, type ResourceReport } from './kube-report.js';
 
@@ -213,19 +220,7 @@ export async function deployK8s(
       result === 'failed' || result === 'rolled-back' || result === 'cancelled'
         ? EXIT_CODES.failed
         : EXIT_CODES.ok;
-    // A release is what goes live: a rolling deploy, a promote, or one that failed; not a canary or a dry run.
-    // A rollback that found its target already running (another rollback got there first) still ends there.
-    const outcome =
-      result === 'unchanged' && release.event === 'rollback'
-        ? 'success'
-        : (
-            {
-              deployed: 'success',
-              promoted: 'success',
-              'rolled-back': 'rolled-back',
-              failed: 'failure',
-            } as const
-          )[result as 'deployed'];
+    const outcome = ledgerResultOf(result, release.event);
     if (!outcome) return code;
     const image = subst.changes[0]?.after ?? subst.images[0]?.image;
     const recorded = await recordOutcome({

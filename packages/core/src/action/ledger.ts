@@ -9,6 +9,8 @@ import { parseImageReference } from '../image/reference.js';
 import type { LedgerBackend, LedgerEntry, LedgerEvent } from '../ledger/entry.js';
 import { generateReleaseId, RELEASE_ID, uniqueReleaseId } from '../ledger/id.js';
 import type { Logger, Platform } from '../platform/types.js';
+import type { RegistryClient } from '../registry/client.js';
+import type { RepositoryRef } from '../registry/types.js';
 
 export interface LedgerSettings {
   environment?: string;
@@ -18,7 +20,7 @@ export interface LedgerSettings {
 
 export type LedgerLocation =
   | { kind: 'none' }
-  | { kind: 'registry'; repository?: { registry: string; repository: string } }
+  | { kind: 'registry'; repository?: RepositoryRef }
   | { kind: 'file'; path: string }
   | { kind: 'github' }
   | { kind: 'gitlab' };
@@ -102,6 +104,31 @@ export interface OpenLedgerOptions {
   imageRepository?: string;
   /** When every ledger request has ended. */
   deadline: number;
+  /**
+   * The action's registry client, for the registry ledger: its credentials and insecure registries (promote's
+   * inputs), and one token handshake for a run that also reads images. Default: one from the environment.
+   */
+  client?: RegistryClient;
+}
+
+/** `registry/team/app` as the registry and the repository in it. */
+export function repositoryRef(repository: string): RepositoryRef {
+  const slash = repository.indexOf('/');
+  return { registry: repository.slice(0, slash), repository: repository.slice(slash + 1) };
+}
+
+/** A registry client for a ledger or an image check, from the environment's credentials (docker config, CI). */
+export async function ledgerRegistryClient(
+  o: Omit<OpenLedgerOptions, 'client' | 'imageRepository'>,
+): Promise<RegistryClient> {
+  const { RegistryClient } = await import('../registry/client.js');
+  return new RegistryClient({
+    logger: o.log,
+    signal: o.signal,
+    deadline: o.deadline,
+    env: o.platform.env,
+    onSecret: (v) => o.platform.setSecret(v),
+  });
 }
 
 /** The backend `location` names, loaded on use; undefined for `none`. */
@@ -170,31 +197,17 @@ export async function openLedger(
 }
 
 async function registryLedger(
-  repository: { registry: string; repository: string } | undefined,
+  repository: RepositoryRef | undefined,
   o: OpenLedgerOptions,
 ): Promise<LedgerBackend> {
-  let repo = repository;
-  if (!repo) {
-    if (!o.imageRepository)
-      throw new InputError(
-        'ledger',
-        'registry needs the image (its repository holds the ledger); or give oci://registry/repository.',
-      );
-    const slash = o.imageRepository.indexOf('/');
-    repo = { registry: o.imageRepository.slice(0, slash), repository: o.imageRepository.slice(slash + 1) };
-  }
-  const [{ RegistryClient }, { RegistryLedger }] = await Promise.all([
-    import('../registry/client.js'),
-    import('../ledger/registry.js'),
-  ]);
-  const client = new RegistryClient({
-    logger: o.log,
-    signal: o.signal,
-    deadline: o.deadline,
-    env: o.platform.env,
-    onSecret: (v) => o.platform.setSecret(v),
-  });
-  return new RegistryLedger(client, repo);
+  if (!repository && !o.imageRepository)
+    throw new InputError(
+      'ledger',
+      'registry needs the image (its repository holds the ledger); or give oci://registry/repository.',
+    );
+  const repo = repository ?? repositoryRef(o.imageRepository as string);
+  const { RegistryLedger } = await import('../ledger/registry.js');
+  return new RegistryLedger(o.client ?? (await ledgerRegistryClient(o)), repo);
 }
 
 /** An entry from what the action knows and the CI's context; the id is given, or generated, and unique. */
@@ -367,4 +380,17 @@ export function testedImage(
  */
 export function releaseIdFor(given: string | undefined, location: LedgerLocation): string | undefined {
   return given || (location.kind === 'none' ? undefined : generateReleaseId());
+}
+
+/**
+ * What a deploy's result is in the ledger: a release that went live (`deployed`, a canary's `promoted`), failed or
+ * was rolled back. Nothing for what is not a release (a canary or green copy, a dry run, a cancel) nor for a rerun
+ * that changed nothing — except a rollback, which ends on its target either way (another one may have got there).
+ */
+export function ledgerResultOf(result: string, event: LedgerEvent): LedgerEntry['result'] | undefined {
+  if (result === 'deployed' || result === 'promoted') return 'success';
+  if (result === 'unchanged') return event === 'rollback' ? 'success' : undefined;
+  if (result === 'rolled-back') return 'rolled-back';
+  if (result === 'failed') return 'failure';
+  return undefined;
 }

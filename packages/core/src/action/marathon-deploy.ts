@@ -9,7 +9,13 @@ import { renderAppDefinition } from '../marathon/definition.js';
 import { deployMarathon } from '../marathon/deploy.js';
 import type { Summary } from '../platform/summary.js';
 import type { Logger, Platform } from '../platform/types.js';
-import { checkReleaseId, parseLedgerLocation, recordOutcome, releaseIdFor } from './ledger.js';
+import {
+  checkReleaseId,
+  ledgerResultOf,
+  parseLedgerLocation,
+  recordOutcome,
+  releaseIdFor,
+} from './ledger.js';
 import type { VerifyOutcome } from './verify.js';
 import {
   defaultRenderedPath,
@@ -180,14 +186,8 @@ export async function runDeployMarathon(
     clusterOrder: inputs['cluster-order'] as 'sequential' | 'parallel',
   });
 
-  // A release is what went live, failed or was rolled back: recorded when an environment is given.
-  // A rollback that found its target already running (another rollback got there first) still ends there.
-  const outcome =
-    report.result === 'unchanged' && release.event === 'rollback'
-      ? 'success'
-      : ({ deployed: 'success', 'rolled-back': 'rolled-back', failed: 'failure' } as const)[
-          report.result as 'deployed'
-        ];
+  // Recorded when an environment is given.
+  const outcome = ledgerResultOf(report.result, release.event);
   const recorded = outcome
     ? await recordOutcome({
         settings: { ...inputs, ...(releaseId ? { 'release-id': releaseId } : {}) },

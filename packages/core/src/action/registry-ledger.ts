@@ -13,12 +13,11 @@
  *
  * The registry ledger is opened with the action's own registry client, so it has the credentials the copy has
  * (registry-auth, username/password, source-username/source-password, docker-config) and its insecure
- * registries; action/ledger.ts `openLedger` (used here for file, github and gitlab) builds a client from the
- * environment only.
+ * registries (`openLedger` takes it as its `client`).
  */
 import { ConfigurationError, errorMessage, InputError } from '../errors.js';
 import { parseImageReference, type ImageReference } from '../image/reference.js';
-import { LedgerError, type LedgerBackend, type LedgerEntry, type Verdict } from '../ledger/entry.js';
+import { LedgerError, type LedgerEntry, type Verdict } from '../ledger/entry.js';
 import { lastVerified, verdictOf } from '../ledger/history.js';
 import type { Logger, Platform } from '../platform/types.js';
 import type { RegistryClient } from '../registry/client.js';
@@ -152,33 +151,6 @@ export interface LedgerIo {
   deadline: number;
 }
 
-/**
- * The backend `location` names; `registry` opened with the action's client, in `imageRepository`
- * (`registry/repo`) unless `oci://…` names one. Undefined for `none`.
- */
-export async function openPromoteLedger(
-  location: LedgerLocation,
-  settings: LedgerSettings,
-  imageRepository: string,
-  io: LedgerIo,
-): Promise<LedgerBackend | undefined> {
-  if (location.kind !== 'registry')
-    return openLedger(location, settings, {
-      platform: io.platform,
-      log: io.log,
-      signal: io.signal,
-      imageRepository,
-      deadline: io.deadline,
-    });
-  const slash = imageRepository.indexOf('/');
-  const repo = location.repository ?? {
-    registry: imageRepository.slice(0, slash),
-    repository: imageRepository.slice(slash + 1),
-  };
-  const { RegistryLedger } = await import('../ledger/registry.js');
-  return new RegistryLedger(io.client, repo);
-}
-
 /** An environment's entries, read for the gate. */
 export interface GateRead {
   environment: string;
@@ -201,11 +173,10 @@ export async function readGate(
   const gate = plan.gate;
   if (!gate) throw new Error('readGate without require-verified');
   try {
-    const backend = await openPromoteLedger(
+    const backend = await openLedger(
       gate.location,
       { ...plan.settings, environment: gate.environment },
-      sourceRepository,
-      io,
+      { ...io, imageRepository: sourceRepository },
     );
     if (!backend) throw new Error('require-verified: no ledger to read');
     const entries = await backend.list(gate.environment, {
@@ -317,11 +288,10 @@ export async function recordPromote(
   if (!record || record.location.kind === 'none' || io.signal.aborted) return { status: 'skipped' };
   const call = { signal: io.signal, deadline: Date.now() + LEDGER_TIMEOUT_MS };
   try {
-    const backend = await openPromoteLedger(
+    const backend = await openLedger(
       record.location,
       { ...plan.settings, environment: record.environment },
-      r.image,
-      { ...io, deadline: call.deadline },
+      { ...io, deadline: call.deadline, imageRepository: r.image },
     );
     if (!backend) return { status: 'skipped' };
     const entry = await recordRelease(

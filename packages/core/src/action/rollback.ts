@@ -17,10 +17,19 @@ import {
   verdictOf,
 } from '../ledger/history.js';
 import { Summary } from '../platform/summary.js';
+import type { RegistryClient } from '../registry/client.js';
 import type { Logger, Platform } from '../platform/types.js';
 import { formatDuration } from '../util/duration.js';
 import { deployK8s, type KubeInputValues } from './kube.js';
-import { checkReleaseId, LEDGER_TIMEOUT_MS, openLedger, parseLedgerLocation, splitPinned } from './ledger.js';
+import {
+  checkReleaseId,
+  LEDGER_TIMEOUT_MS,
+  ledgerRegistryClient,
+  openLedger,
+  parseLedgerLocation,
+  repositoryRef,
+  splitPinned,
+} from './ledger.js';
 import { runDeployMarathon, type MarathonInputValues } from './marathon-deploy.js';
 
 type Given = 'manifests' | 'images' | 'allow-mutable-tag' | 'digest';
@@ -79,11 +88,18 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
   const imageRepository = inputs.image ? splitPinned(inputs.image).repository : undefined;
 
   const call = { signal, deadline: Date.now() + LEDGER_TIMEOUT_MS };
+  // One registry client for a registry ledger and the image check: one token handshake with the registry.
+  const clientOptions = { platform, log, signal, deadline: call.deadline };
+  const client =
+    location.kind === 'registry' || location.kind === 'gitlab'
+      ? await ledgerRegistryClient(clientOptions)
+      : undefined;
   const backend = await openLedger(location, inputs, {
     platform,
     log,
     signal,
     deadline: call.deadline,
+    ...(client ? { client } : {}),
     ...(imageRepository ? { imageRepository } : {}),
   });
   if (!backend) throw new InputError('ledger', 'none: rollback reads the ledger.');
@@ -126,7 +142,7 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
 
   // The image must still exist: checked before the platform is touched.
   const registryStarted = Date.now();
-  await checkImageExists(ctx, pinned, entry);
+  await checkImageExists(ctx, client ?? (await ledgerRegistryClient(clientOptions)), pinned, entry);
   const registryMs = Date.now() - registryStarted;
 
   const deploySummary = new Summary();
@@ -187,22 +203,16 @@ export async function runRollback(ctx: RollbackContext, inputs: RollbackInputVal
 }
 
 /** HEAD `image@digest` in its registry: refused (exit 2, nothing changed) when it is gone. */
-async function checkImageExists(ctx: RollbackContext, pinned: string, entry: LedgerEntry): Promise<void> {
-  const { RegistryClient } = await import('../registry/client.js');
+async function checkImageExists(
+  ctx: RollbackContext,
+  client: RegistryClient,
+  pinned: string,
+  entry: LedgerEntry,
+): Promise<void> {
   const { RegistryError } = await import('../registry/errors.js');
-  const ref = splitPinned(pinned);
-  const slash = ref.repository.indexOf('/');
-  const repo = { registry: ref.repository.slice(0, slash), repository: ref.repository.slice(slash + 1) };
-  const client = new RegistryClient({
-    logger: ctx.log,
-    signal: ctx.signal,
-    deadline: Date.now() + LEDGER_TIMEOUT_MS,
-    env: ctx.platform.env,
-    onSecret: (v) => ctx.platform.setSecret(v),
-  });
   let head;
   try {
-    head = await client.headManifest(repo, entry.digest);
+    head = await client.headManifest(repositoryRef(entry.image), entry.digest);
   } catch (e) {
     if (e instanceof RegistryError && (e.kind === 'auth' || e.kind === 'denied'))
       refuse(ctx, `cannot check ${pinned} in the registry: ${e.message}. Nothing was changed.`);
